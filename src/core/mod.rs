@@ -1,0 +1,28 @@
+//! The pure core of the sync layer: no I/O, no clocks read, no `unsafe`, no C
+//! types. Time, clock samples and received packets are inputs; metadata, the
+//! `SyncAdjustment` value, packets to send and socket actions are outputs.
+//!
+//! - [`clock`]: clock recovery (wall clock from the sensor's clock);
+//! - [`controls`]: the libcamera controls as plain values;
+//! - [`layer`]: the per-camera state machine, hook by hook;
+//! - `frame`: the per-frame arithmetic (server estimate, client correction);
+//! - [`wire`]: the two wire formats of the sync packet;
+//! - [`profile`]: which arithmetic runs (`Compat` = the reference).
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod controls;
+mod frame;
+pub mod layer;
+pub mod profile;
+pub mod wire;
+
+pub use clock::{ClockRecovery, ClockRecoveryParams, ClockSample, ClockSource};
+pub use controls::{ADDED_CONTROLS, CameraControls, ControlInfo, Controls, Mode};
+pub use layer::{
+    Completion, FrameDiag, FrameOutput, HookOutput, Layer, LayerParams, NoPackets, PacketSource,
+    SocketAction, SocketRole,
+};
+pub use profile::Profile;
+pub use wire::{Datagram, SyncPacket, WireError, WireFormat};

@@ -1,0 +1,337 @@
+//! The sync packet and its two deployed wire formats (`spec/wire.md`).
+//!
+//! Both are raw little-endian C structs with no magic or version, told apart
+//! only by their exact length: 24 bytes (libcamera's sync layer) or 40 bytes
+//! (the Raspberry Pi IPA, `rpicam-vid --sync`). Anything else is rejected.
+//! Padding and the unused Raspberry Pi fields are ignored on receipt and
+//! written as zero.
+
+use bytemuck::{Pod, Zeroable};
+use thiserror::Error;
+
+/// What a server tells its clients. All times are µs on the server's wall
+/// clock (CLOCK_REALTIME).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncPacket {
+    /// The server's smoothed frame duration, µs, rounded.
+    pub frame_duration_us: u32,
+    /// The wall clock of one server frame.
+    pub frame_ts_us: u64,
+    /// The agreed instant from which every camera reports `SyncReady`.
+    pub ready_time_us: u64,
+}
+
+/// Which struct layout a datagram uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum WireFormat {
+    /// 24 bytes: libcamera's sync layer.
+    #[default]
+    Layer,
+    /// 40 bytes: the Raspberry Pi IPA (`rpicam-vid --sync`).
+    Rpi,
+}
+
+impl WireFormat {
+    pub const fn datagram_len(self) -> usize {
+        match self {
+            WireFormat::Layer => LAYER_LEN,
+            WireFormat::Rpi => RPI_LEN,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            WireFormat::Layer => "layer",
+            WireFormat::Rpi => "rpi",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "layer" => Some(WireFormat::Layer),
+            "rpi" => Some(WireFormat::Rpi),
+            _ => None,
+        }
+    }
+}
+
+/// Length of the libcamera layer format.
+pub const LAYER_LEN: usize = 24;
+/// Length of the Raspberry Pi format.
+pub const RPI_LEN: usize = 40;
+/// The largest valid datagram. A receive buffer must be larger than this so a
+/// longer datagram shows up as too long rather than silently truncated.
+pub const MAX_LEN: usize = RPI_LEN;
+
+/// Why a datagram was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum WireError {
+    /// Neither 24 nor 40 bytes.
+    #[error("datagram of {0} bytes is neither 24 (layer) nor 40 (rpi) bytes long")]
+    WrongLength(usize),
+    /// The datagram was longer than the receive buffer (the kernel truncated it).
+    #[error("datagram truncated: {0} bytes did not fit the receive buffer")]
+    Truncated(usize),
+    /// The frame duration is outside [`MIN_FRAME_DURATION_US`, `MAX_FRAME_DURATION_US`].
+    #[error("frame duration {0} µs out of range")]
+    FrameDuration(u32),
+    /// A timestamp is not a plausible wall clock (µs since the epoch).
+    #[error("timestamp {0} µs is not a plausible wall clock")]
+    Timestamp(u64),
+}
+
+impl WireError {
+    /// A short stable name, for counters and logs.
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            WireError::WrongLength(_) => "wrong_length",
+            WireError::Truncated(_) => "truncated",
+            WireError::FrameDuration(_) => "frame_duration",
+            WireError::Timestamp(_) => "timestamp",
+        }
+    }
+}
+
+/// Sane bounds on a server's frame duration (10 kfps .. 0.1 fps).
+pub const MIN_FRAME_DURATION_US: u32 = 100;
+pub const MAX_FRAME_DURATION_US: u32 = 10_000_000;
+/// Plausible wall clock timestamps: 2001-09-09 .. 2286-11-20 (µs since the epoch).
+pub const MIN_WALL_US: u64 = 1_000_000_000_000_000;
+pub const MAX_WALL_US: u64 = 10_000_000_000_000_000;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct LayerWire {
+    frame_duration: u32,
+    _pad: u32,
+    frame_ts: u64,
+    ready_time: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RpiWire {
+    frame_duration: u32,
+    _pad: u32,
+    system_frame_ts: u64,
+    frame_ts: u64,
+    system_ready_time: u64,
+    ready_time: u64,
+}
+
+const _: () = assert!(size_of::<LayerWire>() == LAYER_LEN);
+const _: () = assert!(size_of::<RpiWire>() == RPI_LEN);
+
+/// An encoded datagram: a fixed buffer and the used length (no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram {
+    buf: [u8; MAX_LEN],
+    len: usize,
+}
+
+impl Datagram {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl SyncPacket {
+    /// Encode in `format`, little-endian, padding and unused fields zero.
+    pub fn encode(&self, format: WireFormat) -> Datagram {
+        let mut buf = [0u8; MAX_LEN];
+        match format {
+            WireFormat::Layer => {
+                let w = LayerWire {
+                    frame_duration: self.frame_duration_us.to_le(),
+                    _pad: 0,
+                    frame_ts: self.frame_ts_us.to_le(),
+                    ready_time: self.ready_time_us.to_le(),
+                };
+                buf[..LAYER_LEN].copy_from_slice(bytemuck::bytes_of(&w));
+            }
+            WireFormat::Rpi => {
+                let w = RpiWire {
+                    frame_duration: self.frame_duration_us.to_le(),
+                    _pad: 0,
+                    system_frame_ts: 0,
+                    frame_ts: self.frame_ts_us.to_le(),
+                    system_ready_time: 0,
+                    ready_time: self.ready_time_us.to_le(),
+                };
+                buf.copy_from_slice(bytemuck::bytes_of(&w));
+            }
+        }
+        Datagram {
+            buf,
+            len: format.datagram_len(),
+        }
+    }
+
+    /// Decode a datagram by its exact length. Only the length is checked here;
+    /// see [`SyncPacket::validate`] for the value checks.
+    pub fn decode(bytes: &[u8]) -> Result<(SyncPacket, WireFormat), WireError> {
+        match bytes.len() {
+            LAYER_LEN => {
+                let w: LayerWire = bytemuck::pod_read_unaligned(bytes);
+                Ok((
+                    SyncPacket {
+                        frame_duration_us: u32::from_le(w.frame_duration),
+                        frame_ts_us: u64::from_le(w.frame_ts),
+                        ready_time_us: u64::from_le(w.ready_time),
+                    },
+                    WireFormat::Layer,
+                ))
+            }
+            RPI_LEN => {
+                let w: RpiWire = bytemuck::pod_read_unaligned(bytes);
+                Ok((
+                    SyncPacket {
+                        frame_duration_us: u32::from_le(w.frame_duration),
+                        frame_ts_us: u64::from_le(w.frame_ts),
+                        ready_time_us: u64::from_le(w.ready_time),
+                    },
+                    WireFormat::Rpi,
+                ))
+            }
+            n => Err(WireError::WrongLength(n)),
+        }
+    }
+
+    /// Decode what a `recv` returned into a buffer of `buf_len` bytes, where
+    /// `datagram_len` is the datagram's real length (`MSG_TRUNC`). A datagram
+    /// longer than the buffer is reported as truncated, never decoded.
+    pub fn decode_received(
+        buf: &[u8],
+        datagram_len: usize,
+    ) -> Result<(SyncPacket, WireFormat), WireError> {
+        if datagram_len > buf.len() {
+            return Err(WireError::Truncated(datagram_len));
+        }
+        Self::decode(&buf[..datagram_len])
+    }
+
+    /// Check the values a server could plausibly send.
+    pub fn validate(&self) -> Result<(), WireError> {
+        if !(MIN_FRAME_DURATION_US..=MAX_FRAME_DURATION_US).contains(&self.frame_duration_us) {
+            return Err(WireError::FrameDuration(self.frame_duration_us));
+        }
+        for ts in [self.frame_ts_us, self.ready_time_us] {
+            if !(MIN_WALL_US..=MAX_WALL_US).contains(&ts) {
+                return Err(WireError::Timestamp(ts));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: SyncPacket = SyncPacket {
+        frame_duration_us: 33_333,
+        frame_ts_us: 1_767_225_603_077_388,
+        ready_time_us: 1_767_225_606_410_688,
+    };
+
+    #[test]
+    fn round_trip_both_formats() {
+        for f in [WireFormat::Layer, WireFormat::Rpi] {
+            let d = P.encode(f);
+            assert_eq!(d.as_bytes().len(), f.datagram_len());
+            assert_eq!(SyncPacket::decode(d.as_bytes()), Ok((P, f)));
+        }
+    }
+
+    #[test]
+    fn layer_layout_is_the_c_struct() {
+        let d = P.encode(WireFormat::Layer);
+        let b = d.as_bytes();
+        assert_eq!(&b[0..4], &33_333u32.to_le_bytes());
+        assert_eq!(&b[4..8], &[0; 4], "padding is sent as zero");
+        assert_eq!(&b[8..16], &P.frame_ts_us.to_le_bytes());
+        assert_eq!(&b[16..24], &P.ready_time_us.to_le_bytes());
+    }
+
+    #[test]
+    fn rpi_layout_is_the_c_struct() {
+        let d = P.encode(WireFormat::Rpi);
+        let b = d.as_bytes();
+        assert_eq!(&b[0..4], &33_333u32.to_le_bytes());
+        assert_eq!(
+            &b[4..16],
+            &[0; 12],
+            "padding and system_frame_timestamp are zero"
+        );
+        assert_eq!(&b[16..24], &P.frame_ts_us.to_le_bytes());
+        assert_eq!(&b[24..32], &[0; 8], "system_ready_time is zero");
+        assert_eq!(&b[32..40], &P.ready_time_us.to_le_bytes());
+    }
+
+    #[test]
+    fn rpi_garbage_fields_are_ignored_on_receipt() {
+        let mut b = P.encode(WireFormat::Rpi).as_bytes().to_vec();
+        b[4..16].fill(0xAB);
+        b[24..32].fill(0xCD);
+        assert_eq!(SyncPacket::decode(&b), Ok((P, WireFormat::Rpi)));
+    }
+
+    #[test]
+    fn every_other_length_is_rejected() {
+        let buf = [0x5Au8; 128];
+        for n in 0..=128 {
+            let r = SyncPacket::decode(&buf[..n]);
+            match n {
+                LAYER_LEN | RPI_LEN => assert!(r.is_ok(), "{n}"),
+                _ => assert_eq!(r, Err(WireError::WrongLength(n))),
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_datagram_is_detected() {
+        // A 64-byte datagram received into a 41-byte buffer: recv returns 41
+        // bytes, MSG_TRUNC reports 64. Even a 40-byte prefix must not decode.
+        let buf = [0u8; MAX_LEN + 1];
+        assert_eq!(
+            SyncPacket::decode_received(&buf, 64),
+            Err(WireError::Truncated(64))
+        );
+        let d = P.encode(WireFormat::Rpi);
+        let mut rbuf = [0u8; MAX_LEN + 1];
+        rbuf[..RPI_LEN].copy_from_slice(d.as_bytes());
+        assert_eq!(
+            SyncPacket::decode_received(&rbuf, RPI_LEN),
+            Ok((P, WireFormat::Rpi))
+        );
+        assert_eq!(
+            SyncPacket::decode_received(&rbuf, MAX_LEN + 1),
+            Err(WireError::WrongLength(MAX_LEN + 1))
+        );
+    }
+
+    #[test]
+    fn validation_rejects_absurd_values() {
+        assert_eq!(P.validate(), Ok(()));
+        let mut p = P;
+        p.frame_duration_us = 0;
+        assert_eq!(p.validate(), Err(WireError::FrameDuration(0)));
+        p = P;
+        p.frame_duration_us = 20_000_000;
+        assert!(p.validate().is_err());
+        p = P;
+        p.frame_ts_us = 12;
+        assert_eq!(p.validate(), Err(WireError::Timestamp(12)));
+        p = P;
+        p.ready_time_us = u64::MAX;
+        assert_eq!(p.validate(), Err(WireError::Timestamp(u64::MAX)));
+    }
+
+    #[test]
+    fn format_names() {
+        for f in [WireFormat::Layer, WireFormat::Rpi] {
+            assert_eq!(WireFormat::from_name(f.name()), Some(f));
+        }
+        assert_eq!(WireFormat::from_name("both"), None);
+    }
+}
