@@ -137,6 +137,16 @@ impl Transport {
         }
     }
 
+    /// The open socket's descriptor (for inspection).
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        match &self.open {
+            Some(Open::Sender(s)) => Some(s.as_raw_fd()),
+            Some(Open::Receiver(r)) => Some(r.as_raw_fd()),
+            None => None,
+        }
+    }
+
     /// Send a packet (Server mode).
     pub fn send(&mut self, packet: &SyncPacket) -> Result<(), NetError> {
         match &mut self.open {

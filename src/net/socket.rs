@@ -82,6 +82,18 @@ impl Sender {
     }
 }
 
+impl AsRawFd for Sender {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+impl AsRawFd for Receiver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
 /// A datagram decoded and validated, with its format; or why it was rejected.
 pub type Decoded = Result<(SyncPacket, WireFormat), WireError>;
 

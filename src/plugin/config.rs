@@ -1,0 +1,367 @@
+//! The layer's configuration: defaults, then an optional file named by
+//! `LIBCAMERA_SYNC_CONFIG` (keys before any section apply to every camera; a
+//! `[<camera id>]` section applies to that camera), then `LIBCAMERA_SYNC_*`
+//! environment variables, which win.
+//!
+//! The file format is a deliberately tiny INI dialect, parsed by hand (a
+//! dozen lines; no crate needed, and no crate's quirks to document):
+//!
+//! ```text
+//! # comment            ; comment
+//! group = 239.255.255.250
+//! port = 10000
+//! [/base/axi/pcie@120000/rp1/i2c@88000/imx708@1a]
+//! interface = eth0
+//! ```
+//!
+//! A bad value, an unknown key or a malformed line is an error naming the key
+//! (and the file and line); the caller then disables the layer for the camera
+//! rather than guessing.
+
+use std::net::Ipv4Addr;
+
+use crate::core::controls::MAX_INTERFACE_LEN;
+use crate::core::{LayerParams, WireFormat};
+use crate::net::NetConfig;
+
+/// Every key, in documentation order.
+pub const KEYS: [&str; 9] = [
+    "group",
+    "port",
+    "sync_period",
+    "ready_frame",
+    "min_adjustment",
+    "interface",
+    "ttl",
+    "loopback",
+    "wire_format",
+];
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "LIBCAMERA_SYNC_CONFIG";
+
+/// The environment variable of `key` (`LIBCAMERA_SYNC_<KEY>`).
+pub fn env_name(key: &str) -> String {
+    format!("LIBCAMERA_SYNC_{}", key.to_ascii_uppercase())
+}
+
+/// One camera's settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    pub layer: LayerParams,
+    pub net: NetConfig,
+}
+
+/// Why the configuration was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{origin}: bad value '{value}' for key '{key}': {reason}")]
+    BadValue {
+        origin: String,
+        key: String,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("{origin}: unknown key '{key}' (known keys: {})", KEYS.join(", "))]
+    UnknownKey { origin: String, key: String },
+    #[error("{origin}: cannot parse line '{line}' (expected 'key = value' or '[camera id]')")]
+    Syntax { origin: String, line: String },
+    #[error("cannot read the configuration file '{path}': {reason}")]
+    File { path: String, reason: String },
+}
+
+impl Config {
+    /// Set one key from its textual value. `origin` names where it came from
+    /// (for the error).
+    pub fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<(), ConfigError> {
+        let bad = |reason: &'static str| ConfigError::BadValue {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            value: value.to_string(),
+            reason,
+        };
+        let v = value.trim();
+        match key {
+            "group" => {
+                let a: Ipv4Addr = v.parse().map_err(|_| bad("not an IPv4 address"))?;
+                if !a.is_multicast() {
+                    return Err(bad("not a multicast address (224.0.0.0/4)"));
+                }
+                self.net.group = a;
+            }
+            "port" => {
+                let p: u16 = v.parse().map_err(|_| bad("not a port number (1-65535)"))?;
+                if p == 0 {
+                    return Err(bad("not a port number (1-65535)"));
+                }
+                self.net.port = p;
+            }
+            "sync_period" => {
+                self.layer.sync_period = positive(v).ok_or_else(|| bad("not a positive integer"))?
+            }
+            "ready_frame" => {
+                self.layer.ready_frame = positive(v).ok_or_else(|| bad("not a positive integer"))?
+            }
+            "min_adjustment" => {
+                self.layer.min_adjustment_us = v
+                    .parse()
+                    .map_err(|_| bad("not a non-negative integer (µs)"))?
+            }
+            "interface" => {
+                if v.is_empty() || v.len() > MAX_INTERFACE_LEN {
+                    return Err(bad("empty or longer than 40 bytes"));
+                }
+                if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(bad("contains whitespace"));
+                }
+                self.net.interface = Some(v.to_string());
+            }
+            "ttl" => {
+                let t: u32 = v.parse().map_err(|_| bad("not an integer 1-255"))?;
+                if !(1..=255).contains(&t) {
+                    return Err(bad("not an integer 1-255"));
+                }
+                self.net.ttl = t;
+            }
+            "loopback" => {
+                self.net.loopback = parse_bool(v).ok_or_else(|| bad("not a boolean"))?;
+            }
+            "wire_format" => {
+                self.net.wire_format =
+                    WireFormat::from_name(v).ok_or_else(|| bad("expected 'layer' or 'rpi'"))?
+            }
+            _ => {
+                return Err(ConfigError::UnknownKey {
+                    origin: origin.to_string(),
+                    key: key.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply a configuration file's text for `camera_id`: the global keys,
+    /// then the camera's section. Every line is checked, whichever camera it
+    /// is for.
+    pub fn apply_file(
+        &mut self,
+        text: &str,
+        path: &str,
+        camera_id: &str,
+    ) -> Result<(), ConfigError> {
+        let mut global = Vec::new();
+        let mut mine = Vec::new();
+        // None: global; Some(true): this camera's section; Some(false): another's.
+        let mut section: Option<bool> = None;
+        for (n, raw) in text.lines().enumerate() {
+            let origin = format!("{path}:{}", n + 1);
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('[') {
+                let Some(name) = rest.strip_suffix(']') else {
+                    return Err(ConfigError::Syntax {
+                        origin,
+                        line: line.into(),
+                    });
+                };
+                section = Some(name.trim() == camera_id);
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(ConfigError::Syntax {
+                    origin,
+                    line: line.into(),
+                });
+            };
+            let (k, v) = (k.trim(), v.trim());
+            // Validate every line on a scratch copy, so a typo in another
+            // camera's section is found too.
+            Config::default().set(k, v, &origin)?;
+            match section {
+                None => global.push((k.to_string(), v.to_string(), origin)),
+                Some(true) => mine.push((k.to_string(), v.to_string(), origin)),
+                Some(false) => {}
+            }
+        }
+        for (k, v, origin) in global.iter().chain(mine.iter()) {
+            self.set(k, v, origin)?;
+        }
+        Ok(())
+    }
+
+    /// Apply the `LIBCAMERA_SYNC_*` variables `get` returns.
+    pub fn apply_env(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for key in KEYS {
+            let name = env_name(key);
+            if let Some(v) = get(&name) {
+                self.set(key, &v, &name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The configuration of `camera_id` from the process environment (and the
+    /// file it names).
+    pub fn from_env(camera_id: &str) -> Result<Config, ConfigError> {
+        Config::load(camera_id, &|k| std::env::var(k).ok())
+    }
+
+    /// The configuration of `camera_id` from the environment `get` returns.
+    pub fn load(
+        camera_id: &str,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        if let Some(path) = get(CONFIG_ENV).filter(|p| !p.is_empty()) {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            c.apply_file(&text, &path, camera_id)?;
+        }
+        c.apply_env(get)?;
+        Ok(c)
+    }
+}
+
+fn positive(v: &str) -> Option<u32> {
+    v.parse::<u32>().ok().filter(|&n| n > 0)
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_reference_values() {
+        let c = Config::load("cam", &env(&[])).unwrap();
+        assert_eq!(c.net.group, Ipv4Addr::new(239, 255, 255, 250));
+        assert_eq!(c.net.port, 10000);
+        assert_eq!(c.layer.sync_period, 30);
+        assert_eq!(c.layer.ready_frame, 100);
+        assert_eq!(c.layer.min_adjustment_us, 50);
+        assert_eq!(c.net.ttl, 1);
+        assert_eq!(c.net.interface, None);
+        assert_eq!(c.net.wire_format, WireFormat::Layer);
+    }
+
+    #[test]
+    fn every_key_from_env() {
+        let c = Config::load(
+            "cam",
+            &env(&[
+                ("LIBCAMERA_SYNC_GROUP", "239.1.2.3"),
+                ("LIBCAMERA_SYNC_PORT", "12345"),
+                ("LIBCAMERA_SYNC_SYNC_PERIOD", "10"),
+                ("LIBCAMERA_SYNC_READY_FRAME", "20"),
+                ("LIBCAMERA_SYNC_MIN_ADJUSTMENT", "0"),
+                ("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1"),
+                ("LIBCAMERA_SYNC_TTL", "3"),
+                ("LIBCAMERA_SYNC_LOOPBACK", "off"),
+                ("LIBCAMERA_SYNC_WIRE_FORMAT", "rpi"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.net.group, Ipv4Addr::new(239, 1, 2, 3));
+        assert_eq!(c.net.port, 12345);
+        assert_eq!(c.layer.sync_period, 10);
+        assert_eq!(c.layer.ready_frame, 20);
+        assert_eq!(c.layer.min_adjustment_us, 0);
+        assert_eq!(c.net.interface.as_deref(), Some("127.0.0.1"));
+        assert_eq!(c.net.ttl, 3);
+        assert!(!c.net.loopback);
+        assert_eq!(c.net.wire_format, WireFormat::Rpi);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (k, v) in [
+            ("LIBCAMERA_SYNC_GROUP", "10.0.0.1"),
+            ("LIBCAMERA_SYNC_PORT", "0"),
+            ("LIBCAMERA_SYNC_PORT", "70000"),
+            ("LIBCAMERA_SYNC_SYNC_PERIOD", "0"),
+            ("LIBCAMERA_SYNC_READY_FRAME", "-1"),
+            ("LIBCAMERA_SYNC_MIN_ADJUSTMENT", "x"),
+            ("LIBCAMERA_SYNC_TTL", "256"),
+            ("LIBCAMERA_SYNC_LOOPBACK", "maybe"),
+            ("LIBCAMERA_SYNC_WIRE_FORMAT", "json"),
+            ("LIBCAMERA_SYNC_INTERFACE", "e th0"),
+        ] {
+            let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
+            assert!(e.to_string().contains(k), "{e}");
+            assert!(e.to_string().contains(v.trim()), "{e}");
+        }
+    }
+
+    #[test]
+    fn file_sections_are_per_camera_and_env_wins() {
+        let text = "# sync\nport = 11000\nttl=2\n\n[camA]\nport = 11001\ninterface = lo\n[camB]\nport = 11002\n";
+        let c = Config::load("camA", &env(&[])).unwrap();
+        assert_eq!(c.net.port, 10000);
+        let mut a = Config::default();
+        a.apply_file(text, "f", "camA").unwrap();
+        assert_eq!((a.net.port, a.net.ttl), (11001, 2));
+        assert_eq!(a.net.interface.as_deref(), Some("lo"));
+        let mut b = Config::default();
+        b.apply_file(text, "f", "camB").unwrap();
+        assert_eq!((b.net.port, b.net.interface.as_deref()), (11002, None));
+        let mut other = Config::default();
+        other.apply_file(text, "f", "camC").unwrap();
+        assert_eq!(other.net.port, 11000);
+
+        let dir = std::env::temp_dir().join(format!("camsync-cfg-{}", std::process::id()));
+        std::fs::write(&dir, text).unwrap();
+        let p = dir.to_string_lossy().into_owned();
+        let c = Config::load(
+            "camA",
+            &env(&[(CONFIG_ENV, &p), ("LIBCAMERA_SYNC_PORT", "11500")]),
+        )
+        .unwrap();
+        assert_eq!(c.net.port, 11500);
+        assert_eq!(c.net.interface.as_deref(), Some("lo"));
+        std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_errors_name_the_line_and_key() {
+        let mut c = Config::default();
+        let e = c
+            .apply_file("port = 1\n[x]\nprot = 2\n", "f.conf", "y")
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::UnknownKey {
+                origin: "f.conf:3".into(),
+                key: "prot".into()
+            }
+        );
+        let e = c.apply_file("[x]\nttl = 0\n", "f.conf", "x").unwrap_err();
+        assert!(
+            e.to_string().contains("f.conf:2") && e.to_string().contains("'ttl'"),
+            "{e}"
+        );
+        let e = c.apply_file("just words\n", "f.conf", "x").unwrap_err();
+        assert!(matches!(e, ConfigError::Syntax { .. }));
+        let e = Config::load("x", &env(&[(CONFIG_ENV, "/nonexistent/sync.conf")])).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/sync.conf"));
+    }
+}
