@@ -1,0 +1,74 @@
+//! The few system calls the tools need: clocks, process CPU time, SIGINT.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use camsync::core::{ClockSample, ClockSource};
+use nix::time::{ClockId, clock_gettime};
+
+fn read(id: ClockId) -> i64 {
+    // clock_gettime on these clocks cannot fail on Linux.
+    clock_gettime(id).map_or(0, |t| t.tv_sec() * 1_000_000_000 + t.tv_nsec())
+}
+
+/// CLOCK_BOOTTIME, ns.
+pub fn boot_ns() -> i64 {
+    read(ClockId::CLOCK_BOOTTIME)
+}
+
+/// CLOCK_REALTIME, ns.
+pub fn wall_ns() -> i64 {
+    read(ClockId::CLOCK_REALTIME)
+}
+
+/// The host's clocks, read as libcamera's ClockRecovery reads them
+/// (BOOTTIME, REALTIME, BOOTTIME).
+pub struct SystemClock;
+
+impl ClockSource for SystemClock {
+    fn sample(&mut self) -> ClockSample {
+        let b1 = boot_ns();
+        let w = wall_ns();
+        let b2 = boot_ns();
+        ClockSample {
+            boot_before_ns: b1 as u64,
+            wall_ns: w as u64,
+            boot_after_ns: b2 as u64,
+        }
+    }
+}
+
+/// User + system CPU time of this process so far, ns.
+pub fn process_cpu_ns() -> u64 {
+    // SAFETY: an all-zero rusage is a valid value; getrusage writes into it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Catch SIGINT (Ctrl-C): from now on it only sets a flag, read with
+/// [`interrupted`], so the tool can finish cleanly.
+pub fn catch_sigint() {
+    // SAFETY: the handler only stores to an atomic, which is
+    // async-signal-safe; the sigaction struct is fully initialised.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    }
+}
+
+/// SIGINT arrived since [`catch_sigint`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}

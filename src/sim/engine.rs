@@ -1,0 +1,452 @@
+//! The virtual-time event loop: every camera's sensor, hooks, clocks and the
+//! network between them, in true-time order. One run per core profile, on
+//! identical inputs (every random draw comes from a per-purpose stream that
+//! does not depend on what the algorithm does).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::rng::Rng;
+use super::scenario::{Role, Scenario};
+use super::sensor::{HostClock, Sensor};
+use crate::core::{
+    CameraControls, ClockSample, ClockSource, Completion, Controls, Layer, Mode, PacketSource,
+    Profile, SocketAction, SocketRole, SyncPacket,
+};
+
+/// One sensor frame of one camera, as it happened (the simulator's truth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRecord {
+    /// The camera's run (0, then 1 after a restart).
+    pub run: u32,
+    /// Run-local frame index.
+    pub frame: u64,
+    /// True start of frame, ns.
+    pub true_sof_ns: i64,
+    pub lines: u64,
+    pub adj_lines: i64,
+    /// The SyncAdjustment applied to this frame, µs.
+    pub adj_us: i32,
+    /// The frame had no completion.
+    pub dropped: bool,
+    /// `SyncReady` as the layer reported it (None: not reported / dropped).
+    pub sync_ready: Option<bool>,
+    /// The client's correction computed on this frame, µs.
+    pub correction_us: Option<i32>,
+}
+
+/// What one camera did during a run.
+#[derive(Debug, Clone, Default)]
+pub struct CameraTrace {
+    pub frames: Vec<FrameRecord>,
+    /// Non-zero SyncAdjustments the layer wrote.
+    pub adjustments_requested: u64,
+    /// Adjustments the sensor applied.
+    pub adjustments_applied: u64,
+    pub packets_sent: u64,
+    pub packets_read: u64,
+    /// Datagrams that reached the host while the camera had no receiver.
+    pub packets_undeliverable: u64,
+}
+
+/// The result of simulating one profile.
+#[derive(Debug, Clone)]
+pub struct ProfileRun {
+    pub profile: Profile,
+    pub cameras: Vec<CameraTrace>,
+    /// Streaming spans of the server, true ns (start of first frame, start of last frame).
+    pub server_runs: Vec<(i64, i64)>,
+    /// When the run ended, true ns.
+    pub end_ns: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EvKind {
+    /// A datagram arrives at a camera's host (sorts before hooks at equal times).
+    Deliver {
+        to: usize,
+        packet: u32,
+    },
+    Start {
+        cam: usize,
+    },
+    FrameStart {
+        cam: usize,
+        run: u32,
+    },
+    Complete {
+        cam: usize,
+        run: u32,
+        record: usize,
+        sensor_ts: i64,
+    },
+    Stop {
+        cam: usize,
+    },
+}
+
+impl EvKind {
+    fn class(&self) -> u8 {
+        match self {
+            EvKind::Deliver { .. } => 0,
+            _ => 1,
+        }
+    }
+}
+
+struct Camera {
+    layer: Layer,
+    sensor: Option<Sensor>,
+    run: u32,
+    started_runs: u32,
+    last_completion: i64,
+    inbox: VecDeque<SyncPacket>,
+    trace: CameraTrace,
+    latency: Rng,
+    gaps: Rng,
+    noise: Rng,
+    drops: Rng,
+    startup: Rng,
+}
+
+/// A clock sample computed from the host model at the hook's call time.
+struct SimClock(ClockSample);
+
+impl ClockSource for SimClock {
+    fn sample(&mut self) -> ClockSample {
+        self.0
+    }
+}
+
+struct Inbox<'a> {
+    q: &'a mut VecDeque<SyncPacket>,
+    read: u64,
+}
+
+impl PacketSource for Inbox<'_> {
+    fn next_packet(&mut self) -> Option<SyncPacket> {
+        let p = self.q.pop_front()?;
+        self.read += 1;
+        Some(p)
+    }
+}
+
+struct Engine<'s> {
+    sc: &'s Scenario,
+    hosts: Vec<HostClock>,
+    cams: Vec<Camera>,
+    /// (sender, receiver) network streams, row-major.
+    net: Vec<Rng>,
+    queue: BinaryHeap<Reverse<(i64, u8, u64, EvKind)>>,
+    seq: u64,
+    packets: Vec<SyncPacket>,
+    server_frames: u64,
+    server_runs: Vec<(i64, i64)>,
+    end_ns: Option<i64>,
+    now: i64,
+}
+
+/// Simulate `sc` with the core running `profile`.
+pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
+    let p = &sc.params;
+    let seed = p.seed;
+    let ncams = sc.cameras.len();
+    let cams = sc
+        .cameras
+        .iter()
+        .map(|c| {
+            let s = |what: &str| Rng::stream(seed, &format!("{what}/{}", c.name));
+            Camera {
+                layer: Layer::new(p.layer_params(), profile),
+                sensor: None,
+                run: 0,
+                started_runs: 0,
+                last_completion: i64::MIN / 2,
+                inbox: VecDeque::new(),
+                trace: CameraTrace::default(),
+                latency: s("latency"),
+                gaps: s("gaps"),
+                noise: s("noise"),
+                drops: s("drops"),
+                startup: s("startup"),
+            }
+        })
+        .collect();
+    let mut net = Vec::with_capacity(ncams * ncams);
+    for a in &sc.cameras {
+        for b in &sc.cameras {
+            net.push(Rng::stream(seed, &format!("net/{}->{}", a.name, b.name)));
+        }
+    }
+    let mut e = Engine {
+        sc,
+        hosts: sc.hosts.clone(),
+        cams,
+        net,
+        queue: BinaryHeap::new(),
+        seq: 0,
+        packets: Vec::new(),
+        server_frames: 0,
+        server_runs: Vec::new(),
+        end_ns: None,
+        now: 0,
+    };
+    let fd = i64::from(p.frame_duration_us);
+    for (i, c) in sc.cameras.iter().enumerate() {
+        let controls = CameraControls {
+            sync_adjustment_limits_us: Some([-(fd / 2) as i32, (fd / 2) as i32]),
+            frame_duration_limits_us: Some([fd, fd]),
+        };
+        e.cams[i].layer.controls(&controls);
+        e.push(c.start_ns, EvKind::Start { cam: i });
+    }
+    // A bound in case the server never reaches its last frame.
+    let hard_end = sc.cameras.iter().map(|c| c.start_ns).max().unwrap_or(0)
+        + (p.frames as i64 + 1000) * fd * 2000
+        + p.restart_gap_ms as i64 * 1_000_000;
+    while let Some(Reverse((t, _, _, ev))) = e.queue.pop() {
+        if t > e.end_ns.unwrap_or(hard_end) {
+            break;
+        }
+        e.now = t;
+        e.handle(ev);
+    }
+    let end_ns = e.end_ns.unwrap_or(hard_end);
+    let mut cameras: Vec<CameraTrace> = e.cams.into_iter().map(|c| c.trace).collect();
+    for c in &mut cameras {
+        c.adjustments_applied = c.frames.iter().filter(|f| f.adj_us != 0).count() as u64;
+    }
+    ProfileRun {
+        profile,
+        server_runs: e.server_runs,
+        cameras,
+        end_ns,
+    }
+}
+
+impl Engine<'_> {
+    fn push(&mut self, t: i64, ev: EvKind) {
+        self.seq += 1;
+        self.queue.push(Reverse((t, ev.class(), self.seq, ev)));
+    }
+
+    fn handle(&mut self, ev: EvKind) {
+        match ev {
+            EvKind::Deliver { to, packet } => {
+                let c = &mut self.cams[to];
+                if c.layer.socket_role() == Some(SocketRole::Receiver) {
+                    c.inbox.push_back(self.packets[packet as usize]);
+                } else {
+                    c.trace.packets_undeliverable += 1;
+                }
+            }
+            EvKind::Start { cam } => self.start(cam),
+            EvKind::FrameStart { cam, run } => self.frame_start(cam, run),
+            EvKind::Complete {
+                cam,
+                run,
+                record,
+                sensor_ts,
+            } => self.complete(cam, run, record, sensor_ts),
+            EvKind::Stop { cam } => {
+                let c = &mut self.cams[cam];
+                c.sensor = None;
+                c.run += 1; // in-flight requests complete cancelled: ignored
+                if c.layer.stop().is_some() {
+                    c.inbox.clear();
+                }
+                let gap = self.sc.params.restart_gap_ms as i64 * 1_000_000;
+                self.push(self.now + gap, EvKind::Start { cam });
+            }
+        }
+    }
+
+    /// Three clock reads at the call time `tc`: BOOTTIME, REALTIME, BOOTTIME.
+    /// Returns the sample and the time after the reads.
+    fn clock_sample(&mut self, cam: usize, tc: i64) -> (ClockSample, i64) {
+        let p = &self.sc.params;
+        let c = &mut self.cams[cam];
+        let g1 = c
+            .gaps
+            .range_u64(p.clock_read_gap_ns.0, p.clock_read_gap_ns.1) as i64;
+        let g2 = c
+            .gaps
+            .range_u64(p.clock_read_gap_ns.0, p.clock_read_gap_ns.1) as i64;
+        let nmax = i64::from(p.wall_noise_ns);
+        let noise = c.noise.range_i64(-nmax, nmax);
+        let h = &self.hosts[self.sc.cameras[cam].host];
+        let sample = ClockSample {
+            boot_before_ns: h.boot(tc) as u64,
+            wall_ns: h.wall(tc + g1, noise) as u64,
+            boot_after_ns: h.boot(tc + g1 + g2) as u64,
+        };
+        (sample, tc + g1 + g2)
+    }
+
+    fn socket(&mut self, cam: usize, action: Option<SocketAction>) {
+        if let Some(SocketAction::Open(SocketRole::Receiver) | SocketAction::Close) = action {
+            // Opening a receiver discards what was waiting; closing drops it.
+            self.cams[cam].inbox.clear();
+        }
+    }
+
+    fn queue_request(&mut self, cam: usize, tq: i64) {
+        let c = &mut self.cams[cam];
+        let out = c.layer.queue_request(&Controls::default());
+        if let Some(a) = out.sync_adjustment_us {
+            if a != 0 {
+                c.trace.adjustments_requested += 1;
+            }
+            if let Some(s) = c.sensor.as_mut() {
+                s.request_adjustment(tq, a);
+            }
+        }
+        self.socket(cam, out.socket);
+    }
+
+    fn start(&mut self, cam: usize) {
+        let spec = &self.sc.cameras[cam];
+        let p = &self.sc.params;
+        let t = self.now;
+        let c = &mut self.cams[cam];
+        c.run = c.started_runs;
+        c.started_runs += 1;
+        let startup = c
+            .startup
+            .range_u64(p.startup_ms.0 * 1_000_000, p.startup_ms.1 * 1_000_000);
+        let s0 = t + startup as i64;
+        c.sensor = Some(Sensor::new(spec.sensor, s0));
+        let run = c.run;
+        let fd = i64::from(p.frame_duration_us);
+        let controls = Controls {
+            sync_mode: Some(match spec.role {
+                Role::Server => Mode::Server.as_control(),
+                Role::Client => Mode::Client.as_control(),
+            }),
+            frame_duration_limits_us: Some([fd, fd]),
+            ..Controls::default()
+        };
+        let (sample, after) = self.clock_sample(cam, t);
+        let mut clock = SimClock(sample);
+        let out = self.cams[cam].layer.start(&controls, &mut clock);
+        self.socket(cam, out.socket);
+        for i in 0..4 {
+            self.queue_request(cam, after + 20_000 * i);
+        }
+        self.push(s0, EvKind::FrameStart { cam, run });
+    }
+
+    fn frame_start(&mut self, cam: usize, run: u32) {
+        let p = &self.sc.params;
+        let spec = &self.sc.cameras[cam];
+        let c = &mut self.cams[cam];
+        if run != c.run {
+            return;
+        }
+        let Some(sensor) = c.sensor.as_mut() else {
+            return;
+        };
+        let f = sensor.next_frame();
+        if let Some((frame, step)) = spec.wall_step
+            && frame == f.index
+            && run == 0
+        {
+            self.hosts[spec.host].wall_offset_ns += step;
+        }
+        let dropped = c.drops.chance_ppm(p.frame_drop_ppm);
+        let latency = c
+            .latency
+            .range_u64(p.latency_us.0 * 1000, p.latency_us.1 * 1000) as i64;
+        let tc = (f.next_sof_ns + latency).max(c.last_completion + 1_000_000);
+        let record = c.trace.frames.len();
+        c.trace.frames.push(FrameRecord {
+            run,
+            frame: f.index,
+            true_sof_ns: f.sof_ns,
+            lines: f.lines,
+            adj_lines: f.adj_lines,
+            adj_us: f.adj_us,
+            dropped,
+            sync_ready: None,
+            correction_us: None,
+        });
+        if !dropped {
+            c.last_completion = tc;
+            let sensor_ts = self.hosts[spec.host].sensor_timestamp(f.sof_ns);
+            self.push(
+                tc,
+                EvKind::Complete {
+                    cam,
+                    run,
+                    record,
+                    sensor_ts,
+                },
+            );
+        }
+        if spec.role == Role::Server {
+            if f.index == 0 {
+                self.server_runs.push((f.sof_ns, f.sof_ns));
+            }
+            if let Some(r) = self.server_runs.last_mut() {
+                r.1 = f.sof_ns;
+            }
+            self.server_frames += 1;
+            if self.server_frames == p.frames && self.end_ns.is_none() {
+                self.end_ns = Some(f.next_sof_ns + p.latency_us.1 as i64 * 1000 + 1_000_000);
+            }
+        }
+        self.push(f.next_sof_ns, EvKind::FrameStart { cam, run });
+    }
+
+    fn complete(&mut self, cam: usize, run: u32, record: usize, sensor_ts: i64) {
+        if run != self.cams[cam].run {
+            return;
+        }
+        let tc = self.now;
+        let (sample, after) = self.clock_sample(cam, tc);
+        let mut clock = SimClock(sample);
+        let c = &mut self.cams[cam];
+        let mut inbox = Inbox {
+            q: &mut c.inbox,
+            read: 0,
+        };
+        let completion = Completion {
+            sensor_timestamp_ns: Some(sensor_ts),
+            cancelled: false,
+        };
+        let out = c
+            .layer
+            .request_completed(&completion, &mut clock, &mut inbox);
+        c.trace.packets_read += inbox.read;
+        let rec = &mut c.trace.frames[record];
+        rec.sync_ready = out.sync_ready;
+        rec.correction_us = out.diag.correction_us;
+        let frame = rec.frame;
+        if let Some(pkt) = out.tx {
+            c.trace.packets_sent += 1;
+            self.send(cam, pkt, after);
+        }
+        self.queue_request(cam, after + 10_000);
+        if self.sc.cameras[cam].restart_after_frame == Some(frame) && run == 0 {
+            self.push(after + 1_000_000, EvKind::Stop { cam });
+        }
+    }
+
+    fn send(&mut self, from: usize, pkt: SyncPacket, t: i64) {
+        let p = &self.sc.params;
+        let n = self.cams.len();
+        let id = self.packets.len() as u32;
+        self.packets.push(pkt);
+        for to in 0..n {
+            if to == from {
+                continue;
+            }
+            let rng = &mut self.net[from * n + to];
+            let lost = rng.chance_ppm(p.packet_loss_ppm);
+            let delay = rng.range_u64(p.net_delay_us.0 * 1000, p.net_delay_us.1 * 1000) as i64;
+            if !lost {
+                self.push(t + delay, EvKind::Deliver { to, packet: id });
+            }
+        }
+    }
+}
