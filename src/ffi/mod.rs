@@ -21,6 +21,9 @@
 
 pub mod types;
 
+#[cfg(camsync_adapter)]
+pub mod abi;
+
 use std::ffi::{CStr, c_char};
 
 use crate::core::{CameraControls, Completion, Controls, SocketRole};

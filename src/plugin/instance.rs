@@ -124,7 +124,7 @@ struct State {
     enabled: bool,
     layer: Layer,
     transport: Transport,
-    clock: SystemClock,
+    clock: Box<dyn ClockSource + Send>,
     /// The camera's `SyncAdjustment` limits, µs.
     adjust_limits: Option<[i32; 2]>,
     stats: Stats,
@@ -171,6 +171,17 @@ impl Instance {
     /// The instance for `camera_id` with a given configuration (or the error
     /// that rejected it).
     pub fn with_config(camera_id: &str, config: Result<Config, ConfigError>) -> Instance {
+        let clock = Box::new(SystemClock::for_profile(Profile::Compat));
+        Instance::with_clock(camera_id, config, clock)
+    }
+
+    /// As [`Instance::with_config`], reading the clocks from `clock` (tests
+    /// script it; the plugin reads the system clocks).
+    pub fn with_clock(
+        camera_id: &str,
+        config: Result<Config, ConfigError>,
+        clock: Box<dyn ClockSource + Send>,
+    ) -> Instance {
         let (config, enabled) = match config {
             Ok(c) => {
                 tracing::info!(
@@ -198,7 +209,7 @@ impl Instance {
                 enabled,
                 layer: Layer::new(config.layer, profile),
                 transport: Transport::new(config.net),
-                clock: SystemClock::for_profile(profile),
+                clock,
                 adjust_limits: None,
                 stats: Stats::default(),
                 debug_panic: None,
@@ -285,7 +296,7 @@ impl Instance {
     pub fn start(&self, controls: &Controls) -> Result<(), Disabled> {
         let mut g = self.lock_enabled(Hook::Start)?;
         let State { layer, clock, .. } = &mut *g;
-        let out = layer.start(controls, clock);
+        let out = layer.start(controls, clock.as_mut());
         g.apply_socket(out.socket);
         Ok(())
     }
@@ -337,7 +348,7 @@ impl Instance {
         } = &mut *g;
         let out = {
             let mut packets = transport.packets();
-            layer.request_completed(completion, clock, &mut packets)
+            layer.request_completed(completion, clock.as_mut(), &mut packets)
         };
         if out.diag.processed {
             stats.frames += 1;

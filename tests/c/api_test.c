@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The C API driven from C: a server and a client layer in one process, with
+ * scripted sensor timestamps, over real multicast on the interface the
+ * environment configures (tests/c_api.rs sets LIBCAMERA_SYNC_INTERFACE=127.0.0.1
+ * and a port of its own).
+ *
+ *   api_test sync    server + client: SyncReady on the same frame, the
+ *                    client's SyncAdjustment equals its scripted offset
+ *   api_test panic   CAMSYNC_DEBUG_PANIC=request_completed: the panic is
+ *                    caught, reported, and this process carries on
+ *   api_test args    null and out-of-range arguments are rejected
+ *
+ * Prints "PASS <mode>" and exits 0, or prints what failed and exits 1.
+ */
+
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "camsync.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                  \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__,     \
+				__LINE__, #cond);                         \
+			fprintf(stderr, __VA_ARGS__);                     \
+			fprintf(stderr, "\n");                            \
+			failures++;                                       \
+		}                                                         \
+	} while (0)
+
+#define CHECK_OK(call)                                                    \
+	do {                                                              \
+		camsync_result r_ = (call);                               \
+		CHECK(r_ == CAMSYNC_RESULT_OK, "%s -> %u (%s)", #call,    \
+		      (unsigned)r_, camsync_result_name(r_));             \
+	} while (0)
+
+static const int64_t FRAME_US = 33333;
+static const int32_t READY_FRAME = 10;
+/* The client's frames start this much after the server's. */
+static const int64_t CLIENT_OFFSET_US = 5000;
+
+static int64_t boottime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static camsync_layer *make_layer(const char *id, int32_t mode)
+{
+	camsync_layer *layer = NULL;
+	CHECK_OK(camsync_layer_create(id, &layer));
+	if (!layer)
+		return NULL;
+
+	camsync_camera_controls cam = {
+		.has_sync_adjustment = true,
+		.sync_adjustment_min_us = -16666,
+		.sync_adjustment_max_us = 16666,
+		.has_frame_duration_limits = true,
+		.frame_duration_min_us = FRAME_US,
+		.frame_duration_max_us = FRAME_US,
+	};
+	camsync_added_controls added;
+	CHECK_OK(camsync_layer_controls(layer, &cam, &added));
+	CHECK(added.supported, "camera with SyncAdjustment is supported");
+	CHECK(added.count == 3, "3 controls added, got %u", added.count);
+	CHECK(added.count > 0 && strcmp(added.controls[0].name, "rpi::SyncMode") == 0,
+	      "first added control is rpi::SyncMode");
+	CHECK(added.controls[0].num_values == 3, "SyncMode has 3 values");
+
+	camsync_request_controls start = {
+		.has_sync_mode = true,
+		.sync_mode = mode,
+		.has_sync_frames = mode == 1,
+		.sync_frames = READY_FRAME,
+		.has_frame_duration_limits = true,
+		.frame_duration_limits_us = { FRAME_US, FRAME_US },
+	};
+	CHECK_OK(camsync_layer_start(layer, &start));
+
+	camsync_stats st;
+	CHECK_OK(camsync_layer_stats(layer, &st));
+	CHECK(st.enabled, "layer enabled");
+	CHECK(st.mode == mode, "mode %d", st.mode);
+	CHECK(st.socket == (mode == 1 ? CAMSYNC_SOCKET_SENDER : CAMSYNC_SOCKET_RECEIVER),
+	      "socket %u for mode %d", (unsigned)st.socket, mode);
+	return layer;
+}
+
+static int mode_sync(void)
+{
+	camsync_layer *server = make_layer("server-cam", 1);
+	camsync_layer *client = make_layer("client-cam", 2);
+	if (!server || !client)
+		return 1;
+
+	const camsync_request_controls none = { 0 };
+	const int64_t base = boottime_ns();
+	int server_ready_at = -1, client_ready_at = -1;
+	int32_t first_adjustment = 0;
+	int adjustments = 0;
+
+	for (int frame = 0; frame < 3 * READY_FRAME; frame++) {
+		camsync_request_out q;
+		CHECK_OK(camsync_layer_queue_request(server, &none, &q));
+		CHECK(!q.has_sync_adjustment, "a server sets no SyncAdjustment");
+		CHECK_OK(camsync_layer_queue_request(client, &none, &q));
+		CHECK(q.has_sync_adjustment, "a client always sets SyncAdjustment");
+		if (q.sync_adjustment_us != 0) {
+			if (!adjustments)
+				first_adjustment = q.sync_adjustment_us;
+			adjustments++;
+		}
+
+		camsync_completion c = {
+			.has_sensor_timestamp = true,
+			.sensor_timestamp_ns = base + frame * FRAME_US * 1000,
+		};
+		camsync_metadata m;
+		CHECK_OK(camsync_layer_request_completed(server, &c, &m));
+		CHECK(m.has_frame_wall_clock && m.has_sync_ready && m.has_sync_timer,
+		      "server metadata complete at frame %d", frame);
+		if (m.sync_ready && server_ready_at < 0)
+			server_ready_at = frame;
+
+		/* Loopback delivery is immediate in practice; leave it a moment. */
+		usleep(3000);
+
+		c.sensor_timestamp_ns += CLIENT_OFFSET_US * 1000;
+		CHECK_OK(camsync_layer_request_completed(client, &c, &m));
+		CHECK(m.has_frame_wall_clock && m.has_sync_ready, "client metadata at frame %d",
+		      frame);
+		if (m.sync_ready && client_ready_at < 0)
+			client_ready_at = frame;
+	}
+
+	/* A cancelled request is ignored: no metadata. */
+	camsync_completion cancelled = { .cancelled = true, .has_sensor_timestamp = true,
+					 .sensor_timestamp_ns = base };
+	camsync_metadata m;
+	CHECK_OK(camsync_layer_request_completed(server, &cancelled, &m));
+	CHECK(!m.has_frame_wall_clock && !m.has_sync_ready, "cancelled request ignored");
+
+	camsync_stats ss, cs;
+	CHECK_OK(camsync_layer_stats(server, &ss));
+	CHECK_OK(camsync_layer_stats(client, &cs));
+	printf("server: frames %llu sent %llu ready at %d\n", (unsigned long long)ss.frames,
+	       (unsigned long long)ss.packets_sent, server_ready_at);
+	printf("client: frames %llu accepted %llu ready at %d first SyncAdjustment %d us (%d)\n",
+	       (unsigned long long)cs.frames, (unsigned long long)cs.rx_accepted, client_ready_at,
+	       first_adjustment, adjustments);
+
+	CHECK(ss.packets_sent >= 5, "server sent %llu packets", (unsigned long long)ss.packets_sent);
+	CHECK(cs.rx_accepted == ss.packets_sent, "client got every packet (%llu of %llu)",
+	      (unsigned long long)cs.rx_accepted, (unsigned long long)ss.packets_sent);
+	CHECK(server_ready_at == READY_FRAME, "server ready at frame %d", server_ready_at);
+	CHECK(client_ready_at == server_ready_at, "client ready at %d, server at %d",
+	      client_ready_at, server_ready_at);
+	/* The clocks are fitted separately per layer: allow a few µs. */
+	CHECK(adjustments > 0 && llabs(first_adjustment - CLIENT_OFFSET_US) <= 10,
+	      "SyncAdjustment %d us, expected %lld us", first_adjustment,
+	      (long long)CLIENT_OFFSET_US);
+
+	CHECK_OK(camsync_layer_stop(server));
+	CHECK_OK(camsync_layer_stop(client));
+	CHECK_OK(camsync_layer_stats(client, &cs));
+	CHECK(cs.socket == CAMSYNC_SOCKET_NONE, "no socket after stop");
+
+	camsync_layer_destroy(server);
+	camsync_layer_destroy(client);
+	return 0;
+}
+
+static int mode_panic(void)
+{
+	camsync_layer *a = make_layer("panicking-cam", 1);
+	if (!a)
+		return 1;
+	camsync_completion c = { .has_sensor_timestamp = true, .sensor_timestamp_ns = boottime_ns() };
+	camsync_metadata m;
+	camsync_result r = camsync_layer_request_completed(a, &c, &m);
+	CHECK(r == CAMSYNC_RESULT_PANIC, "injected panic reported, got %u", (unsigned)r);
+	CHECK(!m.has_frame_wall_clock, "no metadata from a panicked call");
+	r = camsync_layer_request_completed(a, &c, &m);
+	CHECK(r == CAMSYNC_RESULT_DISABLED, "layer disabled after the panic, got %u", (unsigned)r);
+	camsync_stats st;
+	CHECK_OK(camsync_layer_stats(a, &st));
+	CHECK(!st.enabled && st.socket == CAMSYNC_SOCKET_NONE, "disabled, socket closed");
+	camsync_layer_destroy(a);
+	printf("host survived: %s\n", camsync_result_name(r));
+	return 0;
+}
+
+static int mode_args(void)
+{
+	camsync_layer *layer = NULL;
+	CHECK(camsync_layer_create(NULL, &layer) == CAMSYNC_RESULT_NULL_PARAMETER, "null id");
+	CHECK(camsync_layer_create("x", NULL) == CAMSYNC_RESULT_NULL_PARAMETER, "null out");
+	CHECK(camsync_layer_create("\xff\xfe", &layer) == CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "non-UTF-8 id");
+	CHECK(layer == NULL, "no layer on error");
+	camsync_layer_destroy(NULL);
+
+	CHECK_OK(camsync_layer_create("args-cam", &layer));
+	camsync_request_controls bad = { .has_sync_mode = true, .sync_mode = 3 };
+	camsync_request_out q;
+	CHECK(camsync_layer_queue_request(layer, &bad, &q) == CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "SyncMode 3");
+	bad = (camsync_request_controls){ .has_sync_interface = true,
+					  .sync_interface = "0123456789012345678901234567890123456789x",
+					  .sync_interface_len = 41 };
+	CHECK(camsync_layer_queue_request(layer, &bad, &q) == CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "SyncInterface too long");
+	bad = (camsync_request_controls){ .has_sync_interface = true, .sync_interface_len = 3 };
+	CHECK(camsync_layer_queue_request(layer, &bad, &q) == CAMSYNC_RESULT_NULL_PARAMETER,
+	      "SyncInterface null");
+	camsync_completion c = { .has_sensor_timestamp = true, .sensor_timestamp_ns = -1 };
+	camsync_metadata m;
+	CHECK(camsync_layer_request_completed(layer, &c, &m) == CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "negative SensorTimestamp");
+	camsync_camera_controls cam = { .has_sync_adjustment = true,
+					.sync_adjustment_min_us = 10,
+					.sync_adjustment_max_us = -10 };
+	camsync_added_controls added;
+	CHECK(camsync_layer_controls(layer, &cam, &added) == CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "inverted limits");
+	CHECK(camsync_layer_controls(layer, NULL, &added) == CAMSYNC_RESULT_NULL_PARAMETER,
+	      "null camera");
+	CHECK(camsync_layer_stop(NULL) == CAMSYNC_RESULT_NULL_PARAMETER, "null layer");
+	CHECK(strlen(camsync_version()) > 0, "version");
+	camsync_layer_destroy(layer);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "sync";
+	int r;
+	if (!strcmp(mode, "sync"))
+		r = mode_sync();
+	else if (!strcmp(mode, "panic"))
+		r = mode_panic();
+	else if (!strcmp(mode, "args"))
+		r = mode_args();
+	else {
+		fprintf(stderr, "unknown mode %s\n", mode);
+		return 2;
+	}
+	if (r || failures) {
+		fprintf(stderr, "FAILED %s: %d check(s)\n", mode, failures);
+		return 1;
+	}
+	printf("PASS %s\n", mode);
+	return 0;
+}

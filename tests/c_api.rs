@@ -1,0 +1,121 @@
+//! Compiles `tests/c/api_test.c` against `include/camsync.h`, links it to the
+//! cdylib cargo built for this test run, and runs its modes. Multicast stays
+//! on this host: the program's layers send with IP_MULTICAST_IF = 127.0.0.1
+//! and join on 127.0.0.1 (LIBCAMERA_SYNC_INTERFACE).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// A port for this test process (net_loopback.rs uses 20000-41000).
+fn port(offset: u16) -> u16 {
+    45000 + (std::process::id() % 4000) as u16 * 5 + offset
+}
+
+/// `target/<profile>`, where cargo put libcamsync.so.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// Build the C program once per test process.
+fn program() -> &'static Path {
+    static PROG: OnceLock<PathBuf> = OnceLock::new();
+    PROG.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let lib = lib_dir();
+        assert!(
+            lib.join("libcamsync.so").is_file(),
+            "{} has no libcamsync.so",
+            lib.display()
+        );
+        let out = std::env::temp_dir().join(format!("camsync-api-test-{}", std::process::id()));
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let st = Command::new(&cc)
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&out)
+            .arg(root.join("tests/c/api_test.c"))
+            .arg("-I")
+            .arg(root.join("include"))
+            .arg("-L")
+            .arg(&lib)
+            .arg("-lcamsync")
+            .arg(format!("-Wl,-rpath,{}", lib.display()))
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+        assert!(st.success(), "compiling tests/c/api_test.c failed");
+        out
+    })
+}
+
+fn run(mode: &str, port: u16, extra_env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(program());
+    cmd.arg(mode)
+        .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
+        .env("LIBCAMERA_SYNC_PORT", port.to_string())
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env_remove("LIBCAMERA_SYNC_CONFIG")
+        .env_remove("CAMSYNC_DEBUG_PANIC");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        o.status.success(),
+        "api_test {mode} failed ({}):\n{stdout}\n{stderr}",
+        o.status
+    );
+    assert!(stdout.contains(&format!("PASS {mode}")), "{stdout}");
+    stdout + &stderr
+}
+
+#[test]
+fn c_program_syncs_a_server_and_a_client() {
+    let out = run("sync", port(0), &[]);
+    assert!(out.contains("Sync achieved (server)"), "{out}");
+    assert!(out.contains("Sync achieved (client)"), "{out}");
+    // libcamera's line format: [time] [pid] LEVEL SyncLayer file:line msg
+    let line = out.lines().find(|l| l.contains("Sync achieved")).unwrap();
+    assert!(line.starts_with('['), "{line}");
+    assert!(line.contains("  INFO SyncLayer frame.rs:"), "{line}");
+}
+
+#[test]
+fn c_program_null_and_out_of_range_arguments_are_rejected() {
+    run("args", port(1), &[]);
+}
+
+#[test]
+fn c_program_survives_a_panic_behind_the_api() {
+    let out = run(
+        "panic",
+        port(2),
+        &[("CAMSYNC_DEBUG_PANIC", "request_completed")],
+    );
+    assert!(out.contains("host survived"), "{out}");
+    assert!(
+        out.contains("ERROR SyncLayer") && out.contains("panic caught at the C API boundary"),
+        "the panic is reported through the log: {out}"
+    );
+    assert!(
+        !out.contains("thread '") && !out.contains("RUST_BACKTRACE"),
+        "the default panic hook did not print: {out}"
+    );
+}
+
+#[test]
+fn c_program_bad_config_disables_the_layer_with_a_clear_log() {
+    let o = Command::new(program())
+        .arg("args")
+        .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
+        .env("LIBCAMERA_SYNC_TTL", "999")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("LIBCAMERA_SYNC_TTL") && err.contains("'ttl'") && err.contains("disabled"),
+        "{err}"
+    );
+}
