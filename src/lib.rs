@@ -5,8 +5,10 @@
 //! - [`plugin`]: one camera's layer instance (lock, real clocks, config, logging);
 //! - [`net`]: UDP multicast sockets that carry out the core's socket actions;
 //! - [`replay`]: replays golden traces through the core and checks every output;
-//! - [`sim`]: the closed-loop simulator (virtual time, deterministic).
+//! - [`sim`]: the closed-loop simulator (virtual time, deterministic);
+//! - [`align`]: offline alignment check of recorded frame metadata.
 
+pub mod align;
 pub mod core;
 pub mod ffi;
 pub mod net;

@@ -1,6 +1,8 @@
 //! `camsync`: the command-line tools of the sync layer.
 
+mod align;
 mod demo;
+mod monitor;
 mod plot;
 mod replay;
 mod simulate;
@@ -20,7 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Align(align::Args),
     Demo(demo::Args),
+    Monitor(monitor::Args),
     Replay(replay::Args),
     Simulate(Box<simulate::Args>),
 }
@@ -28,7 +32,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Align(args) => align::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     }

@@ -101,7 +101,6 @@ pub fn lines(
     Ok(())
 }
 
-#[allow(dead_code)] // used by `camsync align`
 /// A line plot: title, axis labels, series.
 pub struct LinePlot<'a> {
     pub title: &'a str,
@@ -110,7 +109,6 @@ pub struct LinePlot<'a> {
     pub series: &'a [Series],
 }
 
-#[allow(dead_code)]
 /// A histogram of values in equal bins.
 pub struct Histogram<'a> {
     pub title: &'a str,
@@ -119,7 +117,6 @@ pub struct Histogram<'a> {
     pub bins: usize,
 }
 
-#[allow(dead_code)]
 /// A line plot above a histogram.
 pub fn lines_and_histogram(path: &Path, l: &LinePlot<'_>, h: &Histogram<'_>) -> PlotResult {
     let root = SVGBackend::new(path, (900, 800)).into_drawing_area();

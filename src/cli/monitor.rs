@@ -1,0 +1,482 @@
+//! `camsync monitor`: watch a sync group and report every server heard.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use camsync::core::{SyncPacket, WireFormat};
+use camsync::net::{NetConfig, Receiver, resolve_interface};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::sys;
+use crate::table::Table;
+
+/// Watch a sync group: join the multicast group on an interface (default the
+/// loopback, 127.0.0.1), decode both wire formats (24-byte libcamera layer,
+/// 40-byte Raspberry Pi), and show each server heard: address, format, frame
+/// duration, packet interval and its jitter, and when it is (or was) ready.
+/// Invalid datagrams are counted by reason. Warns when two servers share the
+/// group. Runs until Ctrl-C (or --duration), then prints a summary.
+///
+/// Examples:
+///   camsync monitor
+///   camsync monitor --port 10010 --json --duration 10
+///   camsync monitor --interface eth0      # a real rig's network
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Multicast group.
+    #[arg(long, default_value_t = camsync::net::DEFAULT_GROUP)]
+    group: Ipv4Addr,
+    /// UDP port.
+    #[arg(long, default_value_t = camsync::net::DEFAULT_PORT)]
+    port: u16,
+    /// Interface to join the group on (name or IPv4 address).
+    #[arg(long, default_value = "127.0.0.1")]
+    interface: String,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Print one JSON object per line (packets, invalid datagrams, warnings, summary).
+    #[arg(long)]
+    json: bool,
+    /// Seconds between status tables (human output).
+    #[arg(long, default_value_t = 5.0)]
+    interval: f64,
+}
+
+/// Running mean and standard deviation (Welford).
+#[derive(Debug, Clone, Copy, Default)]
+struct Running {
+    n: u64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Running {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (x - self.mean);
+    }
+
+    fn std(&self) -> f64 {
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        }
+    }
+}
+
+/// What the monitor knows of one server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub addr: SocketAddrV4,
+    pub format: WireFormat,
+    pub packets: u64,
+    pub last: SyncPacket,
+    /// Arrival (monitor's monotonic clock, s) of the first and last packet.
+    pub first_seen_s: f64,
+    pub last_seen_s: f64,
+    intervals_ms: Running,
+    /// Server frames between consecutive packets (from frame_ts / duration).
+    pub frames_per_packet: Option<f64>,
+}
+
+/// A summary row of one server.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServerSummary {
+    pub address: String,
+    pub format: &'static str,
+    pub packets: u64,
+    /// When the monitor first heard it, s since the monitor started.
+    pub first_seen_s: f64,
+    pub frame_duration_us: u32,
+    pub fps: f64,
+    pub interval_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub frames_per_packet: Option<f64>,
+    /// The ready instant minus the last packet's frame (server's clock), s:
+    /// positive = ready in that long, negative = ready since.
+    pub ready_in_s: f64,
+}
+
+/// Every server and every invalid datagram seen. Pure: arrival times are inputs.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    pub servers: BTreeMap<SocketAddrV4, Server>,
+    pub invalid: BTreeMap<&'static str, u64>,
+    warned_multi: bool,
+}
+
+/// What one datagram changed, for the caller to report.
+#[derive(Debug, PartialEq)]
+pub enum Event {
+    NewServer,
+    Packet,
+    /// A second (or further) server appeared on the group.
+    SharedGroup(Vec<SocketAddrV4>),
+    Invalid(&'static str),
+}
+
+impl Tracker {
+    /// Account for one datagram that arrived at `t_s`.
+    pub fn datagram(
+        &mut self,
+        t_s: f64,
+        decoded: Result<(SyncPacket, WireFormat), camsync::core::WireError>,
+        from: Option<SocketAddrV4>,
+    ) -> Vec<Event> {
+        let from = from.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+        let (p, format) = match decoded {
+            Ok(x) => x,
+            Err(e) => {
+                *self.invalid.entry(e.reason()).or_default() += 1;
+                return vec![Event::Invalid(e.reason())];
+            }
+        };
+        let mut events = Vec::new();
+        match self.servers.get_mut(&from) {
+            Some(s) => {
+                s.intervals_ms.add((t_s - s.last_seen_s) * 1000.0);
+                if p.frame_duration_us > 0 && p.frame_ts_us > s.last.frame_ts_us {
+                    s.frames_per_packet = Some(
+                        (p.frame_ts_us - s.last.frame_ts_us) as f64
+                            / f64::from(p.frame_duration_us),
+                    );
+                }
+                s.packets += 1;
+                s.last = p;
+                s.format = format;
+                s.last_seen_s = t_s;
+                events.push(Event::Packet);
+            }
+            None => {
+                self.servers.insert(
+                    from,
+                    Server {
+                        addr: from,
+                        format,
+                        packets: 1,
+                        last: p,
+                        first_seen_s: t_s,
+                        last_seen_s: t_s,
+                        intervals_ms: Running::default(),
+                        frames_per_packet: None,
+                    },
+                );
+                events.push(Event::NewServer);
+                if self.servers.len() > 1 {
+                    self.warned_multi = true;
+                    events.push(Event::SharedGroup(self.servers.keys().copied().collect()));
+                }
+            }
+        }
+        events
+    }
+
+    pub fn summary(&self) -> Vec<ServerSummary> {
+        self.servers
+            .values()
+            .map(|s| {
+                let fd = s.last.frame_duration_us;
+                let has_iv = s.intervals_ms.n > 0;
+                ServerSummary {
+                    address: s.addr.to_string(),
+                    format: s.format.name(),
+                    packets: s.packets,
+                    first_seen_s: round3(s.first_seen_s),
+                    frame_duration_us: fd,
+                    fps: if fd > 0 { 1e6 / f64::from(fd) } else { 0.0 },
+                    interval_ms: has_iv.then_some(round3(s.intervals_ms.mean)),
+                    jitter_ms: has_iv.then_some(round3(s.intervals_ms.std())),
+                    frames_per_packet: s.frames_per_packet.map(round3),
+                    ready_in_s: round3(
+                        (s.last.ready_time_us as f64 - s.last.frame_ts_us as f64) / 1e6,
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    pub fn shared_group(&self) -> bool {
+        self.warned_multi
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn table(rows: &[ServerSummary]) -> Table {
+    let mut t = Table::new(
+        "server",
+        [
+            "format",
+            "packets",
+            "frame µs",
+            "fps",
+            "interval ms",
+            "jitter ms",
+            "frames/pkt",
+            "ready",
+        ]
+        .map(String::from),
+    );
+    let o = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
+    for r in rows {
+        let ready = if r.ready_in_s > 0.0 {
+            format!("in {:.2} s", r.ready_in_s)
+        } else {
+            format!("since {:.2} s", -r.ready_in_s)
+        };
+        t.row(
+            r.address.clone(),
+            vec![
+                r.format.into(),
+                r.packets.to_string(),
+                r.frame_duration_us.to_string(),
+                format!("{:.2}", r.fps),
+                o(r.interval_ms),
+                o(r.jitter_ms),
+                o(r.frames_per_packet),
+                ready,
+            ],
+        );
+    }
+    t
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    match monitor(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Wait up to `timeout` for the socket to become readable.
+fn wait_readable(rx: &Receiver, timeout: Duration) {
+    let mut pfd = libc::pollfd {
+        fd: rx.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `pfd` is one valid pollfd; poll only writes its revents. EINTR
+    // (Ctrl-C) simply returns early.
+    unsafe {
+        libc::poll(&mut pfd, 1, ms);
+    }
+}
+
+fn monitor(args: &Args) -> Result<(), String> {
+    let ifaddr = resolve_interface(&args.interface).map_err(|e| e.to_string())?;
+    let cfg = NetConfig {
+        group: args.group,
+        port: args.port,
+        interface: Some(ifaddr.to_string()),
+        ..NetConfig::default()
+    };
+    sys::catch_sigint();
+    let mut rx = Receiver::open(&cfg, Some(ifaddr)).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let deadline = args
+        .duration
+        .map(|d| start + Duration::from_secs_f64(d.max(0.0)));
+    let interval = Duration::from_secs_f64(args.interval.max(0.1));
+    let mut next_status = start + interval;
+    let mut tracker = Tracker::default();
+    if !args.json {
+        println!(
+            "listening on {}:{} (interface {ifaddr}); Ctrl-C to stop",
+            args.group, args.port
+        );
+    }
+    loop {
+        let now = Instant::now();
+        if sys::interrupted() || deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        let mut wait = Duration::from_millis(200);
+        if let Some(d) = deadline {
+            wait = wait.min(d.saturating_duration_since(now));
+        }
+        wait_readable(&rx, wait);
+        while let Some((decoded, from)) = rx.recv_decoded() {
+            let t = start.elapsed().as_secs_f64();
+            let packet = decoded.as_ref().ok().copied();
+            for ev in tracker.datagram(t, decoded, from) {
+                report_event(args, &tracker, &ev, from, packet, t);
+            }
+        }
+        if !args.json && Instant::now() >= next_status {
+            next_status += interval;
+            if !tracker.servers.is_empty() {
+                print!("{}", table(&tracker.summary()));
+            }
+        }
+    }
+    let summary = tracker.summary();
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "type": "summary",
+                "elapsed_s": round3(start.elapsed().as_secs_f64()),
+                "servers": summary,
+                "invalid": tracker.invalid,
+                "shared_group": tracker.shared_group(),
+            })
+        );
+    } else {
+        println!("summary after {:.1} s:", start.elapsed().as_secs_f64());
+        if summary.is_empty() {
+            println!("no server heard on {}:{}", args.group, args.port);
+        } else {
+            print!("{}", table(&summary));
+        }
+        let invalid: u64 = tracker.invalid.values().sum();
+        if invalid > 0 {
+            let reasons: Vec<String> = tracker
+                .invalid
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            println!("invalid datagrams: {invalid} ({})", reasons.join(", "));
+        } else {
+            println!("invalid datagrams: 0");
+        }
+        if tracker.shared_group() {
+            println!("WARNING: more than one server on this group");
+        }
+    }
+    Ok(())
+}
+
+fn report_event(
+    args: &Args,
+    tracker: &Tracker,
+    ev: &Event,
+    from: Option<SocketAddrV4>,
+    packet: Option<(SyncPacket, WireFormat)>,
+    t: f64,
+) {
+    let from_s = from.map_or_else(|| "?".to_string(), |a| a.to_string());
+    if args.json {
+        let line = match (ev, packet) {
+            (Event::NewServer | Event::Packet, Some((p, f))) => json!({
+                "type": "packet",
+                "t_s": round3(t),
+                "from": from_s,
+                "format": f.name(),
+                "new_server": *ev == Event::NewServer,
+                "frame_duration_us": p.frame_duration_us,
+                "frame_ts_us": p.frame_ts_us,
+                "ready_time_us": p.ready_time_us,
+            }),
+            (Event::SharedGroup(all), _) => json!({
+                "type": "warning",
+                "t_s": round3(t),
+                "warning": "more than one server on the group",
+                "servers": all.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            }),
+            (Event::Invalid(reason), _) => json!({
+                "type": "invalid",
+                "t_s": round3(t),
+                "from": from_s,
+                "reason": reason,
+            }),
+            _ => return,
+        };
+        println!("{line}");
+        return;
+    }
+    match ev {
+        Event::NewServer => {
+            if let Some((p, f)) = packet {
+                println!(
+                    "[{t:7.2} s] new server {from_s} ({} format, {} µs frames)",
+                    f.name(),
+                    p.frame_duration_us
+                );
+            }
+        }
+        Event::SharedGroup(all) => {
+            let all: Vec<String> = all.iter().map(|a| a.to_string()).collect();
+            println!(
+                "[{t:7.2} s] WARNING: {} servers share {}:{}: {}; clients will follow whichever packet arrives last",
+                all.len(),
+                args.group,
+                args.port,
+                all.join(", ")
+            );
+        }
+        Event::Invalid(reason) => {
+            let n = tracker.invalid.get(reason).copied().unwrap_or(0);
+            if n <= 3 {
+                println!("[{t:7.2} s] invalid datagram from {from_s}: {reason}");
+            }
+        }
+        Event::Packet => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camsync::core::WireError;
+
+    const P: SyncPacket = SyncPacket {
+        frame_duration_us: 33_333,
+        frame_ts_us: 1_767_225_603_000_000,
+        ready_time_us: 1_767_225_606_000_000,
+    };
+
+    #[test]
+    fn tracks_servers_intervals_and_invalid_datagrams() {
+        let a = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4000);
+        let b = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4001);
+        let mut t = Tracker::default();
+        assert_eq!(
+            t.datagram(0.0, Ok((P, WireFormat::Layer)), Some(a)),
+            [Event::NewServer]
+        );
+        let p2 = SyncPacket {
+            frame_ts_us: P.frame_ts_us + 30 * 33_333,
+            ..P
+        };
+        assert_eq!(
+            t.datagram(1.0, Ok((p2, WireFormat::Layer)), Some(a)),
+            [Event::Packet]
+        );
+        let p3 = SyncPacket {
+            frame_ts_us: p2.frame_ts_us + 30 * 33_333,
+            ..P
+        };
+        t.datagram(2.2, Ok((p3, WireFormat::Layer)), Some(a));
+        assert_eq!(
+            t.datagram(2.3, Err(WireError::WrongLength(7)), Some(b)),
+            [Event::Invalid("wrong_length")]
+        );
+        let s = &t.summary()[0];
+        assert_eq!(s.packets, 3);
+        assert_eq!(s.interval_ms, Some(1100.0));
+        assert_eq!(s.jitter_ms, Some(141.421));
+        assert_eq!(s.frames_per_packet, Some(30.0));
+        assert_eq!(s.ready_in_s, 1.0);
+        assert_eq!(t.invalid["wrong_length"], 1);
+        assert!(!t.shared_group());
+        let ev = t.datagram(2.5, Ok((P, WireFormat::Rpi)), Some(b));
+        assert_eq!(ev, [Event::NewServer, Event::SharedGroup(vec![a, b])]);
+        assert!(t.shared_group());
+        assert_eq!(t.summary()[1].format, "rpi");
+    }
+}

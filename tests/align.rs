@@ -1,0 +1,144 @@
+//! `camsync align` on the fixture files of tests/fixtures/align (written by
+//! generate.py there, which documents the numbers asserted here).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use camsync::align::{self, Format};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/align")
+        .join(name)
+}
+
+const FILES: [&str; 4] = ["cam0.json", "cam1.txt", "cam2.cam", "cam3.csv"];
+
+fn read(names: &[&str]) -> Vec<align::Recording> {
+    names
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(fixture(n)).unwrap();
+            align::parse::parse(n, &text).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn every_format_is_read_without_losing_a_frame() {
+    let recs = read(&FILES);
+    let formats: Vec<Format> = recs.iter().map(|r| r.format).collect();
+    assert_eq!(
+        formats,
+        [
+            Format::RpicamJson,
+            Format::RpicamTxt,
+            Format::Cam,
+            Format::Csv
+        ]
+    );
+    let frames: Vec<usize> = recs.iter().map(|r| r.frames.len()).collect();
+    assert_eq!(frames, [90, 89, 89, 90]);
+    assert!(
+        recs.iter()
+            .flat_map(|r| &r.frames)
+            .all(|f| f.wall_ns.is_some())
+    );
+    // rpicam's unquoted strings are read, with one warning.
+    assert_eq!(recs[0].warnings.len(), 1);
+    assert!(
+        recs[0].warnings[0].contains("90 unquoted"),
+        "{:?}",
+        recs[0].warnings
+    );
+    assert_eq!(recs[2].frames[0].sequence, Some(2));
+}
+
+#[test]
+fn groups_skew_drops_and_numbering() {
+    let r = align::analyse(&read(&FILES));
+    assert_eq!((r.groups, r.complete_groups), (90, 88));
+    // Before SyncReady cam1 is 5 ms late; afterwards offsets are within 90 µs.
+    assert_eq!(
+        (r.skew.p50_us, r.skew.p99_us, r.skew.max_us),
+        (67.0, 5090.0, 5090.0)
+    );
+    let after = r.skew_after_ready.unwrap();
+    assert_eq!(
+        (after.groups, after.p50_us, after.p99_us, after.max_us),
+        (68, 67.0, 90.0, 90.0)
+    );
+    let dropped: Vec<(u64, &str)> = r
+        .cameras
+        .iter()
+        .map(|c| (c.dropped, c.drops_from))
+        .collect();
+    assert_eq!(
+        dropped,
+        [
+            (0, "timestamp"),
+            (1, "timestamp"),
+            (1, "sequence"),
+            (0, "sequence")
+        ]
+    );
+    let lonely: Vec<usize> = r.cameras.iter().map(|c| c.without_partner).collect();
+    assert_eq!(lonely, [2, 1, 1, 2]);
+    assert!(r.numbering.ready_frames_aligned);
+    assert_eq!(
+        (r.numbering.groups_checked, r.numbering.mismatched_groups),
+        (68, 0)
+    );
+}
+
+#[test]
+fn cli_reports_and_plots() {
+    let svg = std::env::temp_dir().join(format!("camsync-align-{}.svg", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_camsync"))
+        .arg("align")
+        .args(FILES.map(fixture))
+        .arg("--plot")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("p50 67.0 µs  p99 90.0 µs  max 90.0 µs (68 groups)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("frame N the same instant on every camera: yes"),
+        "{text}"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unquoted string value"), "{err}");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("skew histogram"));
+    std::fs::remove_file(&svg).ok();
+}
+
+#[test]
+fn cli_json_and_misaligned_numbering_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_camsync"))
+        .args(["align", "--json"])
+        .args(["cam0.json", "cam1.txt", "cam2.cam", "late/cam3.csv"].map(fixture))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["numbering"]["ready_frames_aligned"], false);
+    assert_eq!(v["cameras"][3]["first_ready_index"], 21);
+    assert_eq!(v["cameras"][0]["format"], "rpicam_json");
+}
+
+#[test]
+fn cli_unreadable_file_exits_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_camsync"))
+        .args(["align"])
+        .arg(fixture("generate.py"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a recognised metadata file"));
+}

@@ -1,0 +1,204 @@
+//! `camsync demo` and `camsync monitor` for real, on loopback multicast.
+//! Every socket uses interface 127.0.0.1 (the demo refuses any other) and
+//! each test its own port, so parallel tests do not hear each other.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn camsync() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_camsync"))
+}
+
+/// A port per test and process.
+fn port(offset: u16) -> String {
+    (31000 + (std::process::id() % 1000) as u16 * 8 + offset).to_string()
+}
+
+/// A short demo: fast ready (30 frames) and packets every 10 frames.
+fn demo(port: &str, clients: &str, duration: &str) -> Command {
+    let mut c = camsync();
+    c.args([
+        "demo",
+        "--port",
+        port,
+        "--clients",
+        clients,
+        "--duration",
+        duration,
+    ])
+    .args([
+        "--ready-frame",
+        "30",
+        "--sync-period",
+        "10",
+        "--interface",
+        "127.0.0.1",
+    ]);
+    c
+}
+
+#[test]
+fn demo_short_run_reaches_sync_ready_and_plots() {
+    let svg = std::env::temp_dir().join(format!("camsync-demo-{}.svg", std::process::id()));
+    let out = demo(&port(0), "2", "4")
+        .arg("--plot")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("all clients ready: yes"), "{text}");
+    assert!(text.contains("per client-frame"), "{text}");
+    for cam in ["cam0", "cam1", "cam2"] {
+        assert!(text.contains(cam), "{text}");
+    }
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("cam2"));
+    std::fs::remove_file(&svg).ok();
+}
+
+#[test]
+fn demo_json_numbers_make_sense() {
+    let out = demo(&port(1), "1", "4")
+        .args(["--json", "--no-plot"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["all_clients_ready"], true);
+    assert_eq!(v["interface"], "127.0.0.1");
+    let client = &v["cameras"][1];
+    assert_eq!(client["role"], "client");
+    assert!(client["packets_read"].as_u64().unwrap() >= 3, "{client}");
+    // After SyncReady, a client is within half a frame of the server.
+    let max = client["alignment"]["max_us"].as_f64().unwrap();
+    assert!(max < 16_667.0, "{client}");
+    assert!(v["cpu_us_per_client_frame"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn demo_refuses_a_non_loopback_interface() {
+    let out = camsync()
+        .args([
+            "demo",
+            "--interface",
+            "192.0.2.2",
+            "--duration",
+            "1",
+            "--no-plot",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback interface"));
+}
+
+#[test]
+fn demo_without_a_server_packet_exits_non_zero() {
+    // Too short for the server's first packet and ready instant.
+    let out = demo(&port(2), "1", "1.2")
+        .arg("--no-plot")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never reached SyncReady"));
+}
+
+#[test]
+fn monitor_sees_the_demo_server() {
+    let p = port(3);
+    let mut server = demo(&p, "1", "5")
+        .args(["--no-plot", "--wire-format", "rpi"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = camsync()
+        .args(["monitor", "--port", &p, "--duration", "4", "--json"])
+        .output()
+        .unwrap();
+    server.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let packets = lines.iter().filter(|l| l["type"] == "packet").count();
+    assert!(packets >= 3, "{text}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["shared_group"], false);
+    let s = &summary["servers"][0];
+    assert_eq!(s["format"], "rpi");
+    assert!(s["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    // 30 fps, a packet every 10 frames: ~333 ms apart.
+    let fd = s["frame_duration_us"].as_u64().unwrap();
+    assert!((33_000..33_700).contains(&fd), "{s}");
+    assert_eq!(s["frames_per_packet"], 10.0);
+    let interval = s["interval_ms"].as_f64().unwrap();
+    assert!((300.0..370.0).contains(&interval), "{s}");
+}
+
+#[test]
+fn monitor_warns_about_two_servers_and_counts_garbage() {
+    let p = port(4);
+    let spawn = || {
+        demo(&p, "0", "4")
+            .arg("--no-plot")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    let monitor = camsync()
+        .args(["monitor", "--port", &p, "--duration", "3.5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let junk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    junk.send_to(&[0u8; 7], format!("127.0.0.1:{p}")).unwrap();
+    let out = monitor.wait_with_output().unwrap();
+    // Two servers with no clients never report a ready client: ignore their status.
+    let _ = (a.wait(), b.wait());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(text.contains("WARNING: 2 servers share"), "{text}");
+    assert!(
+        text.contains("invalid datagrams: 1 (wrong_length 1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn monitor_exits_cleanly_on_sigint() {
+    let child = camsync()
+        .args(["monitor", "--port", &port(5)])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("no server heard"), "{text}");
+}
