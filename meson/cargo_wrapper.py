@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: CC0-1.0
+"""Build camsync's Rust static library with cargo for meson (like
+gst-plugins-rs' cargo_wrapper.py): run cargo, copy libcamsync.a to meson's
+output, and turn cargo's dep-info into a ninja depfile so that editing a Rust
+source rebuilds and a no-op build does nothing."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--cargo', required=True)
+    p.add_argument('--manifest-path', required=True)
+    p.add_argument('--target-dir', required=True)
+    p.add_argument('--release', action='store_true')
+    p.add_argument('--output', required=True)
+    p.add_argument('--depfile', required=True)
+    a = p.parse_args()
+
+    # CARGO_TARGET_DIR, if set, wins (share one cargo target between builds).
+    a.target_dir = os.environ.get('CARGO_TARGET_DIR') or a.target_dir
+    env = dict(os.environ)
+    # meson compiles and links the C++ adapter itself: build.rs must not.
+    env['CAMSYNC_NO_ADAPTER'] = '1'
+    cmd = [a.cargo, 'build', '--lib', '--locked', '--manifest-path', a.manifest_path,
+           '--target-dir', a.target_dir]
+    if a.release:
+        cmd.append('--release')
+    r = subprocess.run(cmd, env=env)
+    if r.returncode != 0:
+        return r.returncode
+
+    profile_dir = Path(a.target_dir) / ('release' if a.release else 'debug')
+    lib = profile_dir / 'libcamsync.a'
+    out = Path(a.output)
+    # Copy only when changed, so the link step is not redone needlessly.
+    if not out.exists() or out.read_bytes() != lib.read_bytes():
+        shutil.copyfile(lib, out)
+
+    # cargo's dep-info: "<outputs...>: <inputs...>", with '\ ' for spaces.
+    deps = ''
+    d = profile_dir / 'libcamsync.d'
+    if d.exists():
+        text = d.read_text()
+        sep = text.find(': ')
+        deps = text[sep + 2:].strip() if sep >= 0 else ''
+    Path(a.depfile).write_text(f'{out}: {deps}\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,210 @@
+//! The meson build, both ways, against the test stand-in for libcamera
+//! (`tests/adapter/mock`): standalone (`dependency('libcamera')` through a
+//! generated libcamera.pc) and as `subdir('camsync/meson')` of a skeleton
+//! libcamera project's `src/layer/` that provides `libcamera_public` and
+//! `layer_install_dir` as libcamera's tree does. Each build must produce
+//! `sync.so` exporting the layer ABI, install it into the layer directory,
+//! and the stand-in host must run it. Skipped (with a message) when meson or
+//! ninja is not installed (`.ci/run` installs both).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn target() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run(cmd: &mut Command) -> String {
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{cmd:?} failed:\n{out}");
+    out
+}
+
+const MOCK: &str = "tests/adapter/mock";
+const MOCK_LAYER_H: &str = "tests/adapter/mock-layer-h";
+
+fn port(offset: u16) -> u16 {
+    45000 + (std::process::id() % 4000) as u16 * 5 + offset
+}
+
+/// The stand-in libcamera library and host (as tests/adapter_mock.rs).
+fn mock(dir: &Path) {
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    run(Command::new(&cxx)
+        .args(["-std=c++17", "-shared", "-fPIC", "-o"])
+        .arg(dir.join("libmockcamera.so"))
+        .arg("-I")
+        .arg(root().join(MOCK))
+        .arg(root().join(MOCK).join("controls.cpp")));
+    run(Command::new(&cxx)
+        .args(["-std=c++17", "-o"])
+        .arg(dir.join("host"))
+        .arg("-I")
+        .arg(root().join(MOCK_LAYER_H))
+        .arg("-I")
+        .arg(root().join(MOCK))
+        .arg(root().join("tests/adapter/host.cpp"))
+        .arg("-L")
+        .arg(dir)
+        .args(["-lmockcamera", "-ldl"])
+        .arg(format!("-Wl,-rpath,{}", dir.display())));
+}
+
+fn build_install_and_run(src: &Path, build: &Path, prefix: &Path, env: &[(&str, String)]) {
+    let _ = std::fs::remove_dir_all(build);
+    let _ = std::fs::remove_dir_all(prefix);
+    let with_env = |c: &mut Command| {
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        // One cargo target for every nested build (incremental).
+        c.env("CARGO_TARGET_DIR", target().join("adapter-cargo"));
+    };
+    let mut setup = Command::new("meson");
+    setup
+        .arg("setup")
+        .arg(build)
+        .arg(src)
+        .arg("--buildtype=debug")
+        .arg(format!("--prefix={}", prefix.display()))
+        .arg("--libdir=lib");
+    with_env(&mut setup);
+    run(&mut setup);
+    let mut ninja = Command::new("ninja");
+    ninja.arg("-C").arg(build);
+    with_env(&mut ninja);
+    run(&mut ninja);
+    let again = run(Command::new("ninja")
+        .arg("-C")
+        .arg(build)
+        .env("CARGO_TARGET_DIR", target().join("adapter-cargo")));
+    assert!(again.contains("no work to do"), "a no-op rebuild: {again}");
+    let mut install = Command::new("meson");
+    install.arg("install").arg("-C").arg(build);
+    with_env(&mut install);
+    run(&mut install);
+    let so = prefix.join("lib/libcamera/layer/sync.so");
+    assert!(so.is_file(), "installed into the layer directory");
+    let nm = run(Command::new("nm").args(["-D", "--defined-only"]).arg(&so));
+    for line in nm.lines() {
+        let name = line.split_whitespace().last().unwrap_or("");
+        assert!(
+            name == "layerInfo" || name == "layerInterface" || name.starts_with("camsync_"),
+            "unexpected export {line}"
+        );
+    }
+    assert!(
+        nm.contains(" D layerInfo") && nm.contains(" D layerInterface"),
+        "{nm}"
+    );
+}
+
+fn run_host(dir: &Path, so: &Path, port: u16) {
+    let out = run(Command::new(dir.join("host"))
+        .arg(so)
+        .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
+        .env("LIBCAMERA_SYNC_PORT", port.to_string())
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5"));
+    assert!(out.contains("PASS"), "{out}");
+}
+
+#[test]
+fn meson_standalone_and_inside_a_libcamera_tree() {
+    if !have("meson") || !have("ninja") {
+        eprintln!("SKIPPED: meson and ninja are not installed (apt-get install meson ninja-build)");
+        return;
+    }
+    let work = target().join("meson-test");
+    let mockdir = work.join("mock");
+    std::fs::create_dir_all(&mockdir).unwrap();
+    mock(&mockdir);
+
+    // Standalone, with libcamera found by pkg-config. sync.so goes to
+    // <libcamera's libdir>/libcamera/layer, like libcamera's LAYER_DIR.
+    let prefix = work.join("standalone-prefix");
+    let pc = work.join("pkgconfig");
+    std::fs::create_dir_all(&pc).unwrap();
+    std::fs::write(
+        pc.join("libcamera.pc"),
+        format!(
+            "libdir={}\nName: libcamera\nDescription: camsync test stand-in\nVersion: 0.7.1\n\
+             Cflags: -I{} -I{}\nLibs: -L{} -lmockcamera\n",
+            prefix.join("lib").display(),
+            root().join(MOCK_LAYER_H).display(),
+            root().join(MOCK).display(),
+            mockdir.display()
+        ),
+    )
+    .unwrap();
+    build_install_and_run(
+        root(),
+        &work.join("standalone-build"),
+        &prefix,
+        &[
+            ("PKG_CONFIG_PATH", pc.display().to_string()),
+            ("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1".into()),
+            ("LIBCAMERA_SYNC_PORT", port(0).to_string()),
+        ],
+    );
+    run_host(
+        &mockdir,
+        &prefix.join("lib/libcamera/layer/sync.so"),
+        port(1),
+    );
+
+    // Inside a (skeleton) libcamera tree: src/layer/camsync -> this repository.
+    let tree = work.join("libcamera");
+    let _ = std::fs::remove_dir_all(&tree);
+    std::fs::create_dir_all(tree.join("src/layer")).unwrap();
+    std::os::unix::fs::symlink(root(), tree.join("src/layer/camsync")).unwrap();
+    std::fs::write(
+        tree.join("meson.build"),
+        format!(
+            "project('libcamera', 'c', 'cpp', meson_version : '>= 1.0.1',\n\
+             \x20   default_options : ['cpp_std=c++17'])\n\
+             libcamera_libdir = get_option('libdir') / 'libcamera'\n\
+             libcamera_public = declare_dependency(\n\
+             \x20   link_args : ['-L{mockdir}', '-lmockcamera'],\n\
+             \x20   include_directories : include_directories('{layer_h}', '{mock}'))\n\
+             subdir('src/layer')\n",
+            mock = root().join(MOCK).display(),
+            layer_h = root().join(MOCK_LAYER_H).display(),
+            mockdir = mockdir.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("src/layer/meson.build"),
+        "layer_install_dir = get_option('prefix') / libcamera_libdir / 'layer'\n\
+         subdir('camsync/meson')\n",
+    )
+    .unwrap();
+    let prefix = work.join("tree-prefix");
+    build_install_and_run(&tree, &work.join("tree-build"), &prefix, &[]);
+    run_host(
+        &mockdir,
+        &prefix.join("lib/libcamera/layer/sync.so"),
+        port(2),
+    );
+}
