@@ -43,6 +43,26 @@ fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
     ((x0, x1), (y0 - pad, y1 + pad))
 }
 
+/// Split a line where the data has a gap (a step in x of more than ten
+/// times the median step), so no line is drawn across missing data.
+fn segments(points: &[(f64, f64)]) -> Vec<&[(f64, f64)]> {
+    let mut steps: Vec<f64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    steps.sort_by(f64::total_cmp);
+    let Some(&median) = steps.get(steps.len() / 2) else {
+        return vec![points];
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        if points[i].0 - points[i - 1].0 > 10.0 * median {
+            out.push(&points[start..i]);
+            start = i;
+        }
+    }
+    out.push(&points[start..]);
+    out
+}
+
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
 fn draw_lines<DB: DrawingBackend>(
@@ -70,10 +90,15 @@ where
         .draw()?;
     for (i, s) in series.iter().enumerate() {
         let c = color(i);
+        let mut segments = segments(&s.points).into_iter();
+        let first = segments.next().unwrap_or(&[]);
         chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(1)))?
+            .draw_series(LineSeries::new(first.iter().copied(), c.stroke_width(1)))?
             .label(s.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+        for seg in segments {
+            chart.draw_series(LineSeries::new(seg.iter().copied(), c.stroke_width(1)))?;
+        }
     }
     if series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty()) {
         chart

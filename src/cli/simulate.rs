@@ -313,9 +313,12 @@ pub fn run(args: &Args) -> ExitCode {
         );
         for c in &report.cameras {
             println!(
-                "  {} {:?} host {} line {} ns x {} lines, sensor {:+.3} ppm, starts at {:.3} s",
+                "  {} {} host {} line {} ns x {} lines, sensor {:+.3} ppm, starts at {:.3} s",
                 c.name,
-                c.role,
+                match c.role {
+                    sim::Role::Server => "server",
+                    sim::Role::Client => "client",
+                },
                 c.host,
                 c.sensor.line_ns,
                 c.sensor.frame_lines,
