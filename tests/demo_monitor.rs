@@ -202,3 +202,22 @@ fn monitor_exits_cleanly_on_sigint() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("no server heard"), "{text}");
 }
+
+#[test]
+fn demo_with_64_clients_gets_every_client_ready() {
+    let out = demo(&port(6), "64", "4")
+        .args(["--json", "--no-plot"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["all_clients_ready"], true);
+    let cams = v["cameras"].as_array().unwrap();
+    assert_eq!(cams.len(), 65);
+    assert!(cams[1..].iter().all(|c| c["ready_frame"].is_u64()));
+    assert!(v["client_frames"].as_u64().unwrap() > 64 * 60);
+}

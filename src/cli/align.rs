@@ -8,8 +8,9 @@ use camsync::align::{self, Recording, Report};
 use crate::plot;
 use crate::table::Table;
 
-/// Check, after the fact, that cameras captured their frames at the same
-/// instants. Reads one file of per-frame metadata per camera, as written by
+/// Check recorded frame metadata: did the cameras capture the same instants?
+///
+/// Reads one file of per-frame metadata per camera, as written by
 /// `rpicam-vid --metadata FILE --metadata-format json` (lenient: rpicam
 /// leaves strings unquoted) or `--metadata-format txt`, by `cam --metadata`
 /// (its standard output), or a CSV with a `frame_wall_clock_ns` (or

@@ -23,7 +23,9 @@ use crate::plot;
 use crate::sys::{self, SystemClock};
 use crate::table::Table;
 
-/// Live demo: one server and N clients in this process, each a simulated
+/// Live demo: one server and N simulated cameras over real loopback multicast.
+///
+/// One server and N clients in this process, each a simulated
 /// camera (its own line time, whole-line frame length, sensor clock error in
 /// ppm, a two-frame control latency, µs start-of-frame timestamps) running in
 /// real time and driving the real sync layer: the core plus real UDP

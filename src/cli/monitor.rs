@@ -14,9 +14,11 @@ use serde_json::json;
 use crate::sys;
 use crate::table::Table;
 
-/// Watch a sync group: join the multicast group on an interface (default the
-/// loopback, 127.0.0.1), decode both wire formats (24-byte libcamera layer,
-/// 40-byte Raspberry Pi), and show each server heard: address, format, frame
+/// Watch a sync group: the servers heard, their timing, invalid datagrams.
+///
+/// Joins the multicast group on an interface (default the
+/// loopback, 127.0.0.1), decodes both wire formats (24-byte libcamera layer,
+/// 40-byte Raspberry Pi), and shows each server heard: address, format, frame
 /// duration, packet interval and its jitter, and when it is (or was) ready.
 /// Invalid datagrams are counted by reason. Warns when two servers share the
 /// group. Runs until Ctrl-C (or --duration), then prints a summary.

@@ -8,7 +8,9 @@ use camsync::sim::{self, LineTimes, PRESETS, ScenarioParams, SimReport};
 use crate::plot;
 use crate::table::Table;
 
-/// Simulate a rig in virtual time: one server and N clients, each a simulated
+/// Simulate a rig in virtual time, every core profile side by side.
+///
+/// One server and N clients, each a simulated
 /// camera driving the real core, on a simulated network. Fast and
 /// deterministic for a seed. Every profile of the core runs on identical
 /// inputs; the metrics are printed side by side, one column per profile.
