@@ -34,7 +34,7 @@ use crate::table::Table;
 ///
 /// Phase error = a client's start of frame minus the nearest server start of
 /// frame (all cameras share this host's clock). Locked = |error| below one
-/// line time. Ends with a table and an SVG plot; exits non-zero if a client
+/// line time; the table gives the share of frames locked from SyncReady on. Ends with a table and an SVG plot; exits non-zero if a client
 /// never reports SyncReady.
 ///
 /// Examples:
@@ -159,6 +159,8 @@ struct CamReport {
     alignment: Option<ErrorStats>,
     /// |error| < one line on the last frame.
     locked: Option<bool>,
+    /// Share of the frames from SyncReady on with |error| < one line, %.
+    locked_pct: Option<f64>,
     adjustments_issued: u64,
     packets_read: u64,
     packets_rejected: u64,
@@ -532,6 +534,13 @@ fn cam_report(c: &Cam) -> CamReport {
             c.last_error
                 .is_some_and(|e| e.unsigned_abs() < c.params.line_ns)
         }),
+        locked_pct: (client && !after.is_empty()).then(|| {
+            let n = after
+                .iter()
+                .filter(|e| e.unsigned_abs() < c.params.line_ns)
+                .count();
+            (1000.0 * n as f64 / after.len() as f64).round() / 10.0
+        }),
         adjustments_issued: c.adjustments,
         packets_read: rx.accepted,
         packets_rejected: rx.rejected(),
@@ -560,7 +569,7 @@ fn print_report(r: &Report) {
             "p50 µs",
             "p99 µs",
             "max µs",
-            "locked",
+            "locked %",
         ]
         .map(String::from),
     );
@@ -589,8 +598,7 @@ fn print_report(r: &Report) {
                 p50,
                 p99,
                 max,
-                c.locked
-                    .map_or("-".into(), |l| if l { "yes" } else { "no" }.into()),
+                c.locked_pct.map_or("-".into(), |p| format!("{p:.1}")),
             ],
         );
     }
