@@ -80,3 +80,32 @@ fn c_program_bad_config_disables_the_layer_with_a_clear_log() {
         "{err}"
     );
 }
+
+#[test]
+fn c_program_logs_to_libcamera_log_file_at_libcamera_log_levels() {
+    let log = std::env::temp_dir().join(format!("camsync-log-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let out = run(
+        "sync",
+        port(3),
+        &[
+            ("LIBCAMERA_LOG_FILE", log.to_str().unwrap()),
+            ("LIBCAMERA_LOG_LEVELS", "*:ERROR,SyncLayer:DEBUG"),
+        ],
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!out.contains("SyncLayer"), "nothing on stderr: {out}");
+    assert!(
+        text.contains("DEBUG SyncLayer") && text.contains("send packet"),
+        "{text}"
+    );
+    assert!(text.contains(" INFO SyncLayer") && text.contains("Sync achieved"));
+
+    let quiet = run(
+        "sync",
+        port(4),
+        &[("LIBCAMERA_LOG_LEVELS", "SyncLayer:WARN")],
+    );
+    assert!(!quiet.contains(" INFO SyncLayer"), "{quiet}");
+}
