@@ -183,8 +183,15 @@ fn one_server_two_clients_compute_what_the_core_computes() {
         assert_eq!(st.rx.accepted, sent, "client {i} got every packet: {st:?}");
         assert_eq!(st.rx.rejected(), 0);
         assert!(twins[i].2.is_empty());
-        // Scripted clocks: the correction is exactly the offset.
-        assert_eq!(first_adjust[i], Some(offsets_us[i] as i32), "client {i}");
+        // Scripted clocks: the correction is the offset, to within the 1 µs
+        // that the f64 wall clock (256 ns steps near 1.8e18 ns, defects.md 14)
+        // and the truncation to µs can move either camera's frame time.
+        let adj = first_adjust[i].expect("a correction was made");
+        assert!(
+            (adj - offsets_us[i] as i32).abs() <= 1,
+            "client {i}: SyncAdjustment {adj} µs for an offset of {} µs",
+            offsets_us[i]
+        );
     }
     assert_eq!(ready_at, [Some(20); 3], "everyone ready on the same frame");
     for c in clients.iter().chain([&server]) {
