@@ -196,7 +196,7 @@ fn meson_standalone_and_inside_a_libcamera_tree() {
     .unwrap();
     std::fs::write(
         tree.join("src/layer/meson.build"),
-        "layer_install_dir = get_option('prefix') / libcamera_libdir / 'layer'\n\
+        "layer_install_dir = libcamera_libdir / 'layer'\n\
          subdir('camsync/meson')\n",
     )
     .unwrap();
