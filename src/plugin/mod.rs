@@ -1,7 +1,7 @@
 //! The layer as libcamera runs it: one [`Instance`] per camera (the core
 //! layer, its socket and its configuration behind a lock, reading the real
 //! clocks), its [`config`]uration, [`logging`] in libcamera's format, and the
-//! [`panic`] boundary the C API uses.
+//! [`panic`](mod@panic) boundary the C API uses.
 
 pub mod config;
 pub mod instance;
