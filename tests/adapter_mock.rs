@@ -14,67 +14,23 @@
 //!   hooks over loopback multicast: SyncReady on the same frame, the client's
 //!   `SyncAdjustment` equal to its offset.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `target/<profile>`.
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
+use common::{MOCK, MOCK_LAYER_H, built_lib_dir, mock_libcamera, port, root, run, target_root};
 
 /// A scratch directory under `target/` (fixed, so the nested cargo build's
 /// pkg-config path is too and reruns are incremental).
 fn work() -> PathBuf {
-    let d = lib_dir().parent().unwrap().join("adapter-mock");
+    let d = target_root().join("adapter-mock");
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-fn port(offset: u16) -> u16 {
-    45000 + (std::process::id() % 4000) as u16 * 5 + offset
-}
-
 fn cxx() -> String {
     std::env::var("CXX").unwrap_or_else(|_| "c++".into())
-}
-
-fn run(cmd: &mut Command) -> String {
-    let o = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{cmd:?} failed:\n{out}");
-    out
-}
-
-const MOCK: &str = "tests/adapter/mock";
-const MOCK_LAYER_H: &str = "tests/adapter/mock-layer-h";
-
-/// The stand-in libcamera library, and the host program.
-fn mock_libcamera(dir: &Path) {
-    run(Command::new(cxx())
-        .args(["-std=c++17", "-shared", "-fPIC", "-o"])
-        .arg(dir.join("libmockcamera.so"))
-        .arg("-I")
-        .arg(root().join(MOCK))
-        .arg(root().join(MOCK).join("controls.cpp")));
-    run(Command::new(cxx())
-        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(dir.join("host"))
-        .arg("-I")
-        .arg(root().join(MOCK_LAYER_H))
-        .arg("-I")
-        .arg(root().join(MOCK))
-        .arg(root().join("tests/adapter/host.cpp"))
-        .arg("-L")
-        .arg(dir)
-        .args(["-lmockcamera", "-ldl"])
-        .arg(format!("-Wl,-rpath,{}", dir.display())));
 }
 
 fn compile_adapter(out: &Path, extra: &[&str], layer_h: bool) {
@@ -185,7 +141,7 @@ fn meson_style_sync_so_exports_only_the_abi_and_runs_in_a_host() {
         .args(["-shared", "-o"])
         .arg(&so)
         .arg(&obj)
-        .arg(lib_dir().join("libcamsync.a"))
+        .arg(built_lib_dir().join("libcamsync.a"))
         .arg(format!(
             "-Wl,--version-script={}",
             root().join("adapter/sync.map").display()
@@ -225,7 +181,7 @@ fn cargo_feature_libcamera_builds_a_loadable_cdylib() {
     )
     .unwrap();
     // A target dir of its own, kept between runs so rebuilds are incremental.
-    let target = lib_dir().parent().unwrap().join("adapter-cargo");
+    let target = target_root().join("adapter-cargo");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo)
         .current_dir(root())

@@ -7,69 +7,14 @@
 //! and the stand-in host must run it. Skipped (with a message) when meson or
 //! ninja is not installed (`.ci/run` installs both).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn target() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn run(cmd: &mut Command) -> String {
-    let o = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{cmd:?} failed:\n{out}");
-    out
-}
-
-const MOCK: &str = "tests/adapter/mock";
-const MOCK_LAYER_H: &str = "tests/adapter/mock-layer-h";
-
-fn port(offset: u16) -> u16 {
-    45000 + (std::process::id() % 4000) as u16 * 5 + offset
-}
-
-/// The stand-in libcamera library and host (as tests/adapter_mock.rs).
-fn mock(dir: &Path) {
-    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-    run(Command::new(&cxx)
-        .args(["-std=c++17", "-shared", "-fPIC", "-o"])
-        .arg(dir.join("libmockcamera.so"))
-        .arg("-I")
-        .arg(root().join(MOCK))
-        .arg(root().join(MOCK).join("controls.cpp")));
-    run(Command::new(&cxx)
-        .args(["-std=c++17", "-o"])
-        .arg(dir.join("host"))
-        .arg("-I")
-        .arg(root().join(MOCK_LAYER_H))
-        .arg("-I")
-        .arg(root().join(MOCK))
-        .arg(root().join("tests/adapter/host.cpp"))
-        .arg("-L")
-        .arg(dir)
-        .args(["-lmockcamera", "-ldl"])
-        .arg(format!("-Wl,-rpath,{}", dir.display())));
-}
+use common::{
+    MOCK, MOCK_LAYER_H, have, mock_libcamera as mock, port, root, run, target_root as target,
+};
 
 fn build_install_and_run(src: &Path, build: &Path, prefix: &Path, env: &[(&str, String)]) {
     let _ = std::fs::remove_dir_all(build);

@@ -18,18 +18,93 @@ pub fn lib_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+/// `target/<profile>` after building the crate's cdylib and staticlib there
+/// (`cargo test` itself builds only the rlib the tests link). Once per test
+/// process; cargo makes it a no-op when they are fresh.
+pub fn built_lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = lib_dir();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(root())
+            .args(["build", "--lib"])
+            .env("CARGO_TARGET_DIR", dir.parent().unwrap());
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        run(&mut cmd);
+        for f in ["libcamsync.so", "libcamsync.a"] {
+            assert!(dir.join(f).is_file(), "{} has no {f}", dir.display());
+        }
+        dir
+    })
+}
+
+/// The crate's root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `target/`.
+pub fn target_root() -> PathBuf {
+    lib_dir().parent().unwrap().to_path_buf()
+}
+
+/// Run a command; panic with its output unless it succeeds.
+pub fn run(cmd: &mut Command) -> String {
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{cmd:?} failed:\n{out}");
+    out
+}
+
+/// Whether `tool --version` runs.
+pub fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The test stand-in for libcamera's public headers (no libcamera code).
+pub const MOCK: &str = "tests/adapter/mock";
+/// The stand-in's `<libcamera/layer.h>`.
+pub const MOCK_LAYER_H: &str = "tests/adapter/mock-layer-h";
+
+/// Build the stand-in libcamera library and the stand-in host (which
+/// dlopens a layer module as libcamera's LayerManager does) into `dir`.
+pub fn mock_libcamera(dir: &Path) {
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    run(Command::new(&cxx)
+        .args(["-std=c++17", "-shared", "-fPIC", "-o"])
+        .arg(dir.join("libmockcamera.so"))
+        .arg("-I")
+        .arg(root().join(MOCK))
+        .arg(root().join(MOCK).join("controls.cpp")));
+    run(Command::new(&cxx)
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(dir.join("host"))
+        .arg("-I")
+        .arg(root().join(MOCK_LAYER_H))
+        .arg("-I")
+        .arg(root().join(MOCK))
+        .arg(root().join("tests/adapter/host.cpp"))
+        .arg("-L")
+        .arg(dir)
+        .args(["-lmockcamera", "-ldl"])
+        .arg(format!("-Wl,-rpath,{}", dir.display())));
+}
+
 /// `tests/c/api_test.c`, compiled against `include/` and linked to the
 /// cdylib of this test run (once per test process).
 pub fn api_test_program() -> &'static Path {
     static PROG: OnceLock<PathBuf> = OnceLock::new();
     PROG.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let lib = lib_dir();
-        assert!(
-            lib.join("libcamsync.so").is_file(),
-            "{} has no libcamsync.so",
-            lib.display()
-        );
+        let root = root();
+        let lib = built_lib_dir();
         let out = std::env::temp_dir().join(format!("camsync-api-test-{}", std::process::id()));
         let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
         let st = Command::new(&cc)
@@ -39,7 +114,7 @@ pub fn api_test_program() -> &'static Path {
             .arg("-I")
             .arg(root.join("include"))
             .arg("-L")
-            .arg(&lib)
+            .arg(lib)
             .arg("-lcamsync")
             .arg(format!("-Wl,-rpath,{}", lib.display()))
             .status()
