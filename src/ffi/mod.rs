@@ -39,21 +39,28 @@ pub struct camsync_layer {
 
 /// The dereference of a pointer the C caller passed, or `None` if null.
 ///
-/// SAFETY (callers): a non-null pointer must point to a valid `T` that
-/// outlives the call, as the C API documents for every parameter.
-fn ptr_ref<'a, T>(p: *const T) -> Option<&'a T> {
-    // SAFETY: see above; null is excluded by `as_ref`.
+/// # Safety
+/// A non-null `p` must point to a valid `T` that outlives the call, as the C
+/// API documents for every parameter.
+unsafe fn ptr_ref<'a, T>(p: *const T) -> Option<&'a T> {
+    // SAFETY: the caller's contract; null is excluded by `as_ref`.
     unsafe { p.as_ref() }
 }
 
-fn ptr_mut<'a, T>(p: *mut T) -> Option<&'a mut T> {
-    // SAFETY: as `ptr_ref`, and the caller does not alias the out-parameter.
+/// As [`ptr_ref`], for an out-parameter.
+///
+/// # Safety
+/// As `ptr_ref`, and the caller does not alias the out-parameter.
+unsafe fn ptr_mut<'a, T>(p: *mut T) -> Option<&'a mut T> {
+    // SAFETY: the caller's contract; null is excluded by `as_mut`.
     unsafe { p.as_mut() }
 }
 
+// SAFETY (both macros): they are used on the pointer parameters of the C
+// API's entry points, which the API documents as null or valid for the call.
 macro_rules! try_ref {
     ($p:expr) => {
-        match ptr_ref($p) {
+        match unsafe { ptr_ref($p) } {
             Some(r) => r,
             None => return camsync_result::NullParameter,
         }
@@ -62,7 +69,7 @@ macro_rules! try_ref {
 
 macro_rules! try_mut {
     ($p:expr) => {
-        match ptr_mut($p) {
+        match unsafe { ptr_mut($p) } {
             Some(r) => r,
             None => return camsync_result::NullParameter,
         }
@@ -253,7 +260,10 @@ pub extern "C" fn camsync_layer_start(
     boundary("camsync_layer_start", || {
         let layer = try_ref!(layer);
         let none = camsync_request_controls::default();
-        let c = match controls_in(ptr_ref(controls).unwrap_or(&none)) {
+        let c = match controls_in(
+            // SAFETY: a documented-optional parameter: null or valid.
+            unsafe { ptr_ref(controls) }.unwrap_or(&none),
+        ) {
             Ok(c) => c,
             Err(e) => return e,
         };
