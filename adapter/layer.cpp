@@ -210,6 +210,24 @@ ControlInfo controlInfo(const ControlId *id, const camsync_control_info &info)
 
 } /* namespace */
 
+/*
+ * The hooks, declared before they are defined (libcamera builds in-tree with
+ * -Wmissing-declarations -Werror). They have C linkage so that src/ffi/abi.rs
+ * can name them; two return C++ types, which clang warns about.
+ */
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wreturn-type-c-linkage"
+#endif
+extern "C" {
+void *camsync_adapter_init(const std::string &id);
+void camsync_adapter_terminate(void *closure);
+ControlInfoMap::Map camsync_adapter_controls(void *closure, ControlInfoMap &map);
+void camsync_adapter_start(void *closure, ControlList &controls);
+void camsync_adapter_queue_request(void *closure, Request *request);
+ControlList camsync_adapter_request_completed(void *closure, Request *request);
+void camsync_adapter_stop(void *closure);
+} /* extern "C" */
+
 extern "C" {
 
 [[gnu::visibility("hidden")]] void *camsync_adapter_init(const std::string &id)

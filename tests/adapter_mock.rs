@@ -42,6 +42,10 @@ fn compile_adapter(out: &Path, extra: &[&str], layer_h: bool) {
         "-fvisibility-inlines-hidden",
         "-Wall",
         "-Wextra",
+        // What libcamera adds when it builds the adapter in its tree.
+        "-Wmissing-declarations",
+        "-Wshadow",
+        "-Wnon-virtual-dtor",
         "-Werror",
         "-c",
         "-o",
