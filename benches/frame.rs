@@ -1,23 +1,76 @@
 //! Per-frame cost of the core: `request_completed` + `queue_request`, for a
 //! server and for a client (which gets a packet every 30 frames), once per
 //! profile (`Profile::ALL`, so a new profile shows up as a new row).
-//! Time per frame and allocations per frame (divan's AllocProfiler, which
-//! prints alloc/dealloc rows only when a benchmark allocates: no such rows
-//! means zero allocations per frame).
+//! Time per frame (divan, whose AllocProfiler prints alloc rows only when a
+//! benchmark allocates), then an explicit table of allocations per frame,
+//! counted by a wrapper around the global allocator over 10 000 frames.
 //!
 //!   cargo bench --bench frame
 
 use camsync::core::{
     CameraControls, ClockSample, ClockSource, Completion, Controls, Layer, LayerParams, Mode,
-    NoPackets, PacketSource, Profile, SyncPacket,
+    PacketSource, Profile, SyncPacket,
 };
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use divan::{AllocProfiler, Bencher, counter::ItemsCount};
 
+/// divan's profiler, plus a count of allocations for the table below.
+struct Counting(AllocProfiler);
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to divan's allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { self.0.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; ptr came from this allocator.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { self.0.realloc(ptr, layout, new_size) }
+    }
+}
+
 #[global_allocator]
-static ALLOC: AllocProfiler = AllocProfiler::system();
+static ALLOC: Counting = Counting(AllocProfiler::system());
 
 fn main() {
     divan::main();
+    allocations_per_frame();
+}
+
+/// Allocations per steady-state frame, per role and profile, side by side.
+fn allocations_per_frame() {
+    const FRAMES: u64 = 10_000;
+    println!("\nallocations per frame ({FRAMES} frames after 200 of warm-up)");
+    println!("{:<10} {:>8} {:>8}", "profile", "server", "client");
+    for &profile in Profile::ALL {
+        let count = |mode: Mode| {
+            let mut f = Frames::new(profile, mode);
+            for _ in 0..200 {
+                f.step();
+            }
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            for _ in 0..FRAMES {
+                f.step();
+            }
+            (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / FRAMES as f64
+        };
+        println!(
+            "{:<10} {:>8.3} {:>8.3}",
+            profile.name(),
+            count(Mode::Server),
+            count(Mode::Client)
+        );
+    }
 }
 
 const FRAME_NS: u64 = 33_333_000;
@@ -63,54 +116,67 @@ fn layer(profile: Profile, mode: Mode, clock: &mut Clock) -> Layer {
     l
 }
 
+/// One camera's frames: each `step` completes a frame and queues a request,
+/// as libcamera does. A client gets a packet every 30 frames, from a server
+/// frame 120 µs away from its own.
+struct Frames {
+    layer: Layer,
+    clock: Clock,
+    mode: Mode,
+    frame: u64,
+    ready_us: u64,
+}
+
+impl Frames {
+    fn new(profile: Profile, mode: Mode) -> Frames {
+        let mut clock = Clock {
+            boot_ns: 1_000_000_000_000,
+        };
+        let layer = layer(profile, mode, &mut clock);
+        let ready_us = (clock.boot_ns + WALL_OFFSET_NS) / 1000 + 3_333_300;
+        Frames {
+            layer,
+            clock,
+            mode,
+            frame: 0,
+            ready_us,
+        }
+    }
+
+    fn step(&mut self) {
+        self.clock.boot_ns += FRAME_NS;
+        self.frame += 1;
+        let sof = self.clock.boot_ns - 8_000_000;
+        let packet =
+            (self.mode == Mode::Client && self.frame.is_multiple_of(30)).then(|| SyncPacket {
+                frame_duration_us: 33_333,
+                frame_ts_us: (sof + WALL_OFFSET_NS) / 1000 - 120,
+                ready_time_us: self.ready_us,
+            });
+        let c = Completion {
+            sensor_timestamp_ns: Some(sof as i64),
+            cancelled: false,
+        };
+        let out = self
+            .layer
+            .request_completed(&c, &mut self.clock, &mut OnePacket(packet));
+        let q = self.layer.queue_request(&Controls::default());
+        divan::black_box((out, q));
+    }
+}
+
 #[divan::bench(args = Profile::ALL)]
 fn server(bencher: Bencher, profile: &Profile) {
-    let mut clock = Clock {
-        boot_ns: 1_000_000_000_000,
-    };
-    let mut l = layer(*profile, Mode::Server, &mut clock);
-    let none = Controls::default();
+    let mut f = Frames::new(*profile, Mode::Server);
     bencher
         .counter(ItemsCount::new(1usize))
-        .bench_local(move || {
-            clock.boot_ns += FRAME_NS;
-            let c = Completion {
-                sensor_timestamp_ns: Some((clock.boot_ns - 8_000_000) as i64),
-                cancelled: false,
-            };
-            let out = l.request_completed(&c, &mut clock, &mut NoPackets);
-            let q = l.queue_request(&none);
-            divan::black_box((out, q));
-        });
+        .bench_local(move || f.step());
 }
 
 #[divan::bench(args = Profile::ALL)]
 fn client(bencher: Bencher, profile: &Profile) {
-    let mut clock = Clock {
-        boot_ns: 2_000_000_000_000,
-    };
-    let mut l = layer(*profile, Mode::Client, &mut clock);
-    let none = Controls::default();
-    let mut frame = 0u64;
-    let ready_us = (clock.boot_ns + WALL_OFFSET_NS) / 1000 + 3_333_300;
+    let mut f = Frames::new(*profile, Mode::Client);
     bencher
         .counter(ItemsCount::new(1usize))
-        .bench_local(move || {
-            clock.boot_ns += FRAME_NS;
-            frame += 1;
-            let sof = clock.boot_ns - 8_000_000;
-            // A server frame 120 µs away from ours, every 30 frames.
-            let packet = frame.is_multiple_of(30).then(|| SyncPacket {
-                frame_duration_us: 33_333,
-                frame_ts_us: (sof + WALL_OFFSET_NS) / 1000 - 120,
-                ready_time_us: ready_us,
-            });
-            let c = Completion {
-                sensor_timestamp_ns: Some(sof as i64),
-                cancelled: false,
-            };
-            let out = l.request_completed(&c, &mut clock, &mut OnePacket(packet));
-            let q = l.queue_request(&none);
-            divan::black_box((out, q));
-        });
+        .bench_local(move || f.step());
 }
