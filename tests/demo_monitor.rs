@@ -37,6 +37,20 @@ fn demo(port: &str, clients: &str, duration: &str) -> Command {
     c
 }
 
+/// A short demo's `--json` report; the demo must succeed.
+fn demo_json(port: &str, clients: &str, duration: &str) -> serde_json::Value {
+    let out = demo(port, clients, duration)
+        .args(["--json", "--no-plot"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn demo_short_run_reaches_sync_ready_and_plots() {
     let svg = std::env::temp_dir().join(format!("camsync-demo-{}.svg", std::process::id()));
@@ -63,16 +77,7 @@ fn demo_short_run_reaches_sync_ready_and_plots() {
 
 #[test]
 fn demo_json_numbers_make_sense() {
-    let out = demo(&port(1), "1", "4")
-        .args(["--json", "--no-plot"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = demo_json(&port(1), "1", "4");
     assert_eq!(v["all_clients_ready"], true);
     assert_eq!(v["interface"], "127.0.0.1");
     let client = &v["cameras"][1];
@@ -205,16 +210,7 @@ fn monitor_exits_cleanly_on_sigint() {
 
 #[test]
 fn demo_with_64_clients_gets_every_client_ready() {
-    let out = demo(&port(6), "64", "4")
-        .args(["--json", "--no-plot"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = demo_json(&port(6), "64", "4");
     assert_eq!(v["all_clients_ready"], true);
     let cams = v["cameras"].as_array().unwrap();
     assert_eq!(cams.len(), 65);
