@@ -19,8 +19,11 @@ use camsync::sim::sensor::{Sensor, SensorParams};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use camsync::plugin::SystemClock;
+
+use crate::args::{parse_format, parse_profile};
 use crate::plot;
-use crate::sys::{self, SystemClock};
+use crate::sys;
 use crate::table::Table;
 
 /// Live demo: one server and N simulated cameras over real loopback multicast.
@@ -89,17 +92,6 @@ pub struct Args {
     /// Print the results as JSON (no progress display).
     #[arg(long)]
     json: bool,
-}
-
-fn parse_format(s: &str) -> Result<WireFormat, String> {
-    WireFormat::from_name(s).ok_or_else(|| format!("unknown wire format '{s}' (layer, rpi)"))
-}
-
-fn parse_profile(s: &str) -> Result<Profile, String> {
-    Profile::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Profile::ALL.iter().map(|p| p.name()).collect();
-        format!("unknown profile '{s}' (known: {})", names.join(", "))
-    })
 }
 
 fn parse_ppm(s: &str) -> Result<(f64, f64), String> {
@@ -302,6 +294,8 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
         );
         b
     };
+    // The clocks the plugin reads for this profile.
+    let mut clock = SystemClock::for_profile(args.profile);
     let cpu0 = sys::process_cpu_ns();
     // The server's last and next start of frame, for live phase errors.
     let mut server_sof: Option<(i64, i64)> = None;
@@ -334,7 +328,7 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
                     frame_duration_limits_us: Some([frame_us, frame_us]),
                     ..Controls::default()
                 };
-                let out = c.layer.start(&controls, &mut SystemClock);
+                let out = c.layer.start(&controls, &mut clock);
                 send_or_warn(c, out)?;
                 let startup = c.rng.range_i64(30_000_000, 80_000_000);
                 let s0 = sys::boot_ns() + startup;
@@ -387,7 +381,7 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
                 let out = {
                     let mut packets = c.transport.packets();
                     c.layer
-                        .request_completed(&completion, &mut SystemClock, &mut packets)
+                        .request_completed(&completion, &mut clock, &mut packets)
                 };
                 c.completed += 1;
                 if out.sync_ready == Some(true) && c.ready.is_none() {

@@ -1,6 +1,7 @@
 //! `camsync`: the command-line tools of the sync layer.
 
 mod align;
+mod args;
 mod demo;
 mod monitor;
 mod plot;

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use camsync::core::Profile;
 use camsync::replay::{ReplayError, replay_file};
 
+use crate::args::parse_profile;
+
 /// Replay golden traces (`.jsonl` or `.jsonl.gz`, format 1) through the core.
 ///
 /// With --check, every output the trace records is compared with the core's:
@@ -27,13 +29,6 @@ pub struct Args {
     /// Trace files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-}
-
-fn parse_profile(s: &str) -> Result<Profile, String> {
-    Profile::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Profile::ALL.iter().map(|p| p.name()).collect();
-        format!("unknown profile '{s}' (known: {})", names.join(", "))
-    })
 }
 
 pub fn run(args: &Args) -> ExitCode {

@@ -1,8 +1,8 @@
-//! The few system calls the tools need: clocks, process CPU time, SIGINT.
+//! The few system calls the tools need: the boot clock, process CPU time,
+//! SIGINT. (The layer's clock pair is `camsync::plugin::SystemClock`.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use camsync::core::{ClockSample, ClockSource};
 use nix::time::{ClockId, clock_gettime};
 
 fn read(id: ClockId) -> i64 {
@@ -13,28 +13,6 @@ fn read(id: ClockId) -> i64 {
 /// CLOCK_BOOTTIME, ns.
 pub fn boot_ns() -> i64 {
     read(ClockId::CLOCK_BOOTTIME)
-}
-
-/// CLOCK_REALTIME, ns.
-pub fn wall_ns() -> i64 {
-    read(ClockId::CLOCK_REALTIME)
-}
-
-/// The host's clocks, read as libcamera's ClockRecovery reads them
-/// (BOOTTIME, REALTIME, BOOTTIME).
-pub struct SystemClock;
-
-impl ClockSource for SystemClock {
-    fn sample(&mut self) -> ClockSample {
-        let b1 = boot_ns();
-        let w = wall_ns();
-        let b2 = boot_ns();
-        ClockSample {
-            boot_before_ns: b1 as u64,
-            wall_ns: w as u64,
-            boot_after_ns: b2 as u64,
-        }
-    }
 }
 
 /// User + system CPU time of this process so far, ns.
