@@ -24,6 +24,13 @@ const P: SyncPacket = SyncPacket {
     ready_time_us: 1_767_225_606_410_688,
 };
 
+/// A transport with a socket of `role` open on the configured interface.
+fn opened(cfg: &NetConfig, role: SocketRole) -> Transport {
+    let mut t = Transport::new(cfg.clone());
+    t.apply(SocketAction::Open(role), None).unwrap();
+    t
+}
+
 /// Drain until `n` packets arrived or a second passed.
 fn collect(rx: &mut Transport, n: usize) -> Vec<SyncPacket> {
     let deadline = Instant::now() + Duration::from_secs(1);
@@ -42,12 +49,8 @@ fn collect(rx: &mut Transport, n: usize) -> Vec<SyncPacket> {
 fn both_formats_arrive_and_garbage_is_skipped_not_fatal() {
     for (i, format) in [WireFormat::Layer, WireFormat::Rpi].into_iter().enumerate() {
         let cfg = cfg(i as u16, format);
-        let mut rx = Transport::new(cfg.clone());
-        rx.apply(SocketAction::Open(SocketRole::Receiver), None)
-            .unwrap();
-        let mut tx = Transport::new(cfg.clone());
-        tx.apply(SocketAction::Open(SocketRole::Sender), None)
-            .unwrap();
+        let mut rx = opened(&cfg, SocketRole::Receiver);
+        let mut tx = opened(&cfg, SocketRole::Sender);
 
         // Garbage first (unicast to the port): wrong lengths, an oversized
         // datagram, and a right-sized one with absurd values.
@@ -73,9 +76,7 @@ fn both_formats_arrive_and_garbage_is_skipped_not_fatal() {
 fn opening_a_receiver_flushes_stale_datagrams() {
     let cfg = cfg(2, WireFormat::Layer);
     let mut first = Receiver::open(&cfg, Some(Ipv4Addr::LOCALHOST)).unwrap();
-    let mut tx = Transport::new(cfg.clone());
-    tx.apply(SocketAction::Open(SocketRole::Sender), None)
-        .unwrap();
+    let mut tx = opened(&cfg, SocketRole::Sender);
     tx.send(&P).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     // SO_REUSEADDR: a second receiver on the same port gets its own copy of
@@ -90,12 +91,8 @@ fn opening_a_receiver_flushes_stale_datagrams() {
 fn the_drain_is_bounded_per_frame() {
     let mut cfg = cfg(3, WireFormat::Layer);
     cfg.max_drain = 4;
-    let mut rx = Transport::new(cfg.clone());
-    rx.apply(SocketAction::Open(SocketRole::Receiver), None)
-        .unwrap();
-    let mut tx = Transport::new(cfg.clone());
-    tx.apply(SocketAction::Open(SocketRole::Sender), None)
-        .unwrap();
+    let mut rx = opened(&cfg, SocketRole::Receiver);
+    let mut tx = opened(&cfg, SocketRole::Sender);
     for _ in 0..10 {
         tx.send(&P).unwrap();
     }
