@@ -316,7 +316,7 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
         match ev {
             Ev::Tick => {
                 bar.set_message(status(&cams));
-                if let Some((_, _)) = server_sof {
+                if server_sof.is_some() {
                     bar.set_position(cams[0].completed.min(expected_frames));
                 }
                 push(&mut heap, t + 200_000_000, Ev::Tick);

@@ -214,15 +214,13 @@ fn step(header: &Header, layer: &mut Layer, line: Line, ck: &mut Checker, stats:
                 ck.eq("expect.n_added", n, added.len());
             }
             if let Some(expected) = &c.expect.added_controls {
-                let names: Vec<&str> = added.iter().map(|a| a.name).collect();
+                // Sorted, as the expected map's keys are.
+                let mut names: Vec<&str> = added.iter().map(|a| a.name).collect();
+                names.sort_unstable();
                 ck.eq(
                     "expect.added_controls (names)",
                     expected.keys().map(String::as_str).collect::<Vec<_>>(),
-                    {
-                        let mut n = names.clone();
-                        n.sort_unstable();
-                        n
-                    },
+                    names.clone(),
                 );
                 for info in ADDED_CONTROLS.iter().filter(|a| names.contains(&a.name)) {
                     if let Some(e) = expected.get(info.name) {
