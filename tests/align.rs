@@ -119,13 +119,13 @@ fn cli_reports_and_plots() {
 }
 
 #[test]
-fn cli_json_and_misaligned_numbering_exit_2() {
+fn cli_json_and_misaligned_numbering_fail_the_check() {
     let out = Command::new(env!("CARGO_BIN_EXE_camsync"))
         .args(["align", "--json"])
         .args(["cam0.json", "cam1.txt", "cam2.cam", "late/cam3.csv"].map(fixture))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["numbering"]["ready_frames_aligned"], false);
     assert_eq!(v["cameras"][3]["first_ready_index"], 21);
@@ -133,12 +133,13 @@ fn cli_json_and_misaligned_numbering_exit_2() {
 }
 
 #[test]
-fn cli_unreadable_file_exits_1() {
+fn cli_unreadable_file_is_a_usage_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_camsync"))
         .args(["align"])
+        .arg(fixture("cam0.json"))
         .arg(fixture("generate.py"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a recognised metadata file"));
 }

@@ -51,6 +51,19 @@ fn demo_json(port: &str, clients: &str, duration: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Send one datagram to the default group on `port`, out of 127.0.0.1 with
+/// TTL 0: it never leaves this machine.
+fn loopback_multicast(port: &str, bytes: &[u8]) {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+    s.set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    s.set_multicast_ttl_v4(0).unwrap();
+    s.set_multicast_loop_v4(true).unwrap();
+    let to: std::net::SocketAddr = format!("239.255.255.250:{port}").parse().unwrap();
+    s.send_to(bytes, &to.into()).unwrap();
+}
+
 #[test]
 fn demo_short_run_reaches_sync_ready_and_plots() {
     let svg = std::env::temp_dir().join(format!("camsync-demo-{}.svg", std::process::id()));
@@ -107,14 +120,30 @@ fn demo_refuses_a_non_loopback_interface() {
 }
 
 #[test]
-fn demo_without_a_server_packet_exits_non_zero() {
-    // Too short for the server's first packet and ready instant.
-    let out = demo(&port(2), "1", "1.2")
+fn demo_interrupted_before_sync_ready_fails_the_check() {
+    // Ctrl-C before the server's ready instant: the table is printed, and the
+    // check (every client ready) failed, exit 1.
+    let child = demo(&port(2), "1", "10")
         .arg("--no-plot")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("never reached SyncReady"));
+    std::thread::sleep(Duration::from_millis(600));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(interrupted)"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines().last(),
+        Some("error: never reached SyncReady: cam1 (interrupted)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -162,7 +191,7 @@ fn monitor_sees_the_demo_server() {
 fn monitor_warns_about_two_servers_and_counts_garbage() {
     let p = port(4);
     let spawn = || {
-        demo(&p, "0", "4")
+        demo(&p, "1", "4")
             .arg("--no-plot")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -176,8 +205,8 @@ fn monitor_warns_about_two_servers_and_counts_garbage() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let junk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    junk.send_to(&[0u8; 7], format!("127.0.0.1:{p}")).unwrap();
+    // To the group (every socket joined on the port gets a copy), on loopback only.
+    loopback_multicast(&p, &[0u8; 7]);
     let out = monitor.wait_with_output().unwrap();
     // Two servers with no clients never report a ready client: ignore their status.
     let _ = (a.wait(), b.wait());

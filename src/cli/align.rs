@@ -1,10 +1,11 @@
 //! `camsync align`: check recorded frame metadata for alignment, offline.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use camsync::align::{self, Recording, Report};
 
+use crate::args;
+use crate::exit::{self, Outcome};
 use crate::plot;
 use crate::table::Table;
 
@@ -23,60 +24,52 @@ use crate::table::Table;
 /// timestamp gaps), and whether frame N is the same instant on every camera
 /// from the first SyncReady frame.
 ///
-/// Exit status: 0 aligned (or not checkable), 1 a file could not be read,
-/// 2 frame numbering differs between cameras after SyncReady.
-///
 /// Examples:
 ///   camsync align cam0.json cam1.json
 ///   camsync align --plot skew.svg left.txt right.csv
 ///   camsync align --json a.json b.json c.json
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, after_help = EXIT_HELP)]
 pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// Write an SVG: group skew over time, and its histogram.
-    #[arg(long, value_name = "FILE.svg")]
+    /// Write an SVG: group skew over time, and its histogram (checked before reading).
+    #[arg(long, value_name = "FILE.svg", value_parser = args::writable_file)]
     plot: Option<PathBuf>,
-    /// One metadata file per camera.
-    #[arg(required = true)]
+    /// One metadata file per camera, at least two; `-` reads one of them from stdin.
+    #[arg(required = true, num_args = 1..)]
     files: Vec<PathBuf>,
 }
 
-pub fn run(args: &Args) -> ExitCode {
+const EXIT_HELP: &str = "Exit status: 0 every camera reports SyncReady and from the first \
+    SyncReady frame N is the same instant on every camera; 1 not (or it cannot be: no overlap, \
+    different frame rates, no SyncReady); 2 usage error (fewer than two files, a file given \
+    twice, unreadable or unrecognised, no frames). Errors go to stderr.";
+
+pub fn run(args: &Args) -> Outcome {
+    if args.files.len() < 2 {
+        return Err(exit::usage(format!(
+            "align compares cameras: give at least two metadata files (got {})",
+            args.files.len()
+        )));
+    }
     let mut recs: Vec<Recording> = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {name}: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        match align::parse::parse(&name, &text) {
-            Ok(r) => {
-                for w in &r.warnings {
-                    eprintln!("warning: {name}: {w}");
-                }
-                recs.push(r);
-            }
-            Err(e) => {
-                eprintln!("error: {name}: {e}");
-                return ExitCode::from(1);
-            }
+        let text =
+            std::fs::read_to_string(path).map_err(|e| exit::usage(format!("{name}: {e}")))?;
+        let r =
+            align::parse::parse(&name, &text).map_err(|e| exit::usage(format!("{name}: {e}")))?;
+        for w in &r.warnings {
+            eprintln!("warning: {name}: {w}");
         }
+        recs.push(r);
     }
     let report = align::analyse(&recs);
     if args.json {
-        match serde_json::to_string(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        }
+        let s = serde_json::to_string(&report).map_err(|e| exit::usage(e.to_string()))?;
+        println!("{s}");
     } else {
         print_report(&report);
     }
@@ -86,7 +79,7 @@ pub fn run(args: &Args) -> ExitCode {
             points: report.series.clone(),
         }];
         let values: Vec<f64> = report.series.iter().map(|p| p.1).collect();
-        let r = plot::lines_and_histogram(
+        plot::lines_and_histogram(
             path,
             &plot::LinePlot {
                 title: "camsync align: frame group skew",
@@ -100,19 +93,16 @@ pub fn run(args: &Args) -> ExitCode {
                 values: &values,
                 bins: 40,
             },
-        );
-        if let Err(e) = r {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::from(1);
-        }
+        )
+        .map_err(|e| exit::usage(format!("cannot write {}: {e}", path.display())))?;
         if !args.json {
             println!("plot written to {}", path.display());
         }
     }
     if report.numbering.checked && report.numbering.verdict.starts_with("NO") {
-        ExitCode::from(2)
+        Err(exit::check(report.numbering.verdict.clone()))
     } else {
-        ExitCode::SUCCESS
+        Ok(())
     }
 }
 

@@ -6,22 +6,22 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use camsync::core::{
     CameraControls, Completion, Controls, HookOutput, Layer, LayerParams, Mode, Profile, WireFormat,
 };
-use camsync::net::{NetConfig, Transport, resolve_interface};
-use camsync::sim::ErrorStats;
+use camsync::net::{NetConfig, Transport};
 use camsync::sim::rng::Rng;
 use camsync::sim::sensor::{Sensor, SensorParams};
+use camsync::sim::{ErrorStats, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use camsync::plugin::SystemClock;
 
-use crate::args::{parse_format, parse_profile};
+use crate::args::{self, num, span};
+use crate::exit::{self, Outcome};
 use crate::plot;
 use crate::sys;
 use crate::table::Table;
@@ -37,72 +37,121 @@ use crate::table::Table;
 ///
 /// Phase error = a client's start of frame minus the nearest server start of
 /// frame (all cameras share this host's clock). Locked = |error| below one
-/// line time; the table gives the share of frames locked from SyncReady on. Ends with a table and an SVG plot; exits non-zero if a client
-/// never reports SyncReady.
+/// line time; the table gives the share of frames locked from SyncReady on.
+/// Ends with a table and an SVG plot.
 ///
 /// Examples:
 ///   camsync demo
 ///   camsync demo --clients 64 --duration 20 --no-plot
 ///   camsync demo --port 10010 --json --plot /tmp/demo.svg
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, allow_negative_numbers = true, after_help = EXIT_HELP)]
 pub struct Args {
-    /// Client cameras (plus one server).
-    #[arg(long, default_value_t = 3)]
+    /// Client cameras (plus one server), 1..=1000.
+    #[arg(long, default_value_t = 3, value_parser = num(MAX_CLIENTS))]
     clients: usize,
-    /// How long to run, seconds.
-    #[arg(long, default_value_t = 15.0)]
+    /// How long to run, seconds, 0.1..=86400; at least long enough for the
+    /// server to reach SyncReady (1 s start + --ready-frame frames).
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0, value_parser = num(0.1..=86_400.0))]
     duration: f64,
-    /// Frame rate of every camera.
-    #[arg(long, default_value_t = 30.0)]
+    /// Frame rate of every camera, 1..=1000.
+    #[arg(long, default_value_t = 30.0, value_parser = num(1.0..=1000.0))]
     fps: f64,
-    /// Multicast group.
-    #[arg(long, default_value_t = camsync::net::DEFAULT_GROUP)]
+    /// Multicast group (224.0.0.0/4).
+    #[arg(long, default_value_t = camsync::net::DEFAULT_GROUP, value_parser = args::multicast)]
     group: Ipv4Addr,
-    /// UDP port.
-    #[arg(long, default_value_t = camsync::net::DEFAULT_PORT)]
+    /// UDP port, 1..=65535.
+    #[arg(long, default_value_t = camsync::net::DEFAULT_PORT, value_parser = args::port)]
     port: u16,
     /// Interface (a loopback address or name): the demo's traffic never leaves this machine.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: String,
+    #[arg(long, default_value = "127.0.0.1", value_parser = args::loopback_interface)]
+    interface: Ipv4Addr,
     /// Wire format the server sends.
-    #[arg(long, default_value = "layer", value_parser = parse_format)]
+    #[arg(long, default_value = "layer", value_parser = args::wire_format())]
     wire_format: WireFormat,
-    /// Frames until SyncReady (rpi::SyncFrames).
-    #[arg(long, default_value_t = 100)]
+    /// Frames until SyncReady (rpi::SyncFrames), 1..=1000000.
+    #[arg(long, default_value_t = 100, value_parser = num(limits::READY_FRAME))]
     ready_frame: u32,
-    /// Frames between server packets.
-    #[arg(long, default_value_t = 30)]
+    /// Frames between server packets, 1..=10000.
+    #[arg(long, default_value_t = 30, value_parser = num(limits::SYNC_PERIOD))]
     sync_period: u32,
-    /// Sensor clock error magnitude, ppm, drawn per camera (random sign): LO..HI.
-    #[arg(long, default_value = "5..30", value_parser = parse_ppm)]
+    /// Sensor clock error magnitude, ppm, drawn per camera (random sign): LO..HI, each in 0..=1000.
+    #[arg(long, value_name = "LO..HI", default_value = "5..30", allow_hyphen_values = true, value_parser = span(limits::CLOCK_PPM))]
     sensor_ppm: (f64, f64),
-    /// Seed of the camera draws.
+    /// Seed of the camera draws, 0..=18446744073709551615.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The core's profile.
-    #[arg(long, default_value = "compat", value_parser = parse_profile)]
+    #[arg(long, default_value = "compat", value_parser = args::profile())]
     profile: Profile,
-    /// Where to write the SVG plot of phase error over time.
-    #[arg(long, default_value = "camsync-demo.svg")]
-    plot: PathBuf,
+    /// Where to write the SVG plot of phase error over time (checked before
+    /// the run; default camsync-demo.svg, none with --json).
+    #[arg(long, value_name = "FILE.svg", value_parser = args::writable_file)]
+    plot: Option<PathBuf>,
     /// Do not write a plot.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plot")]
     no_plot: bool,
-    /// Print the results as JSON (no progress display).
+    /// Print the results as JSON (no progress display, no plot unless --plot).
     #[arg(long)]
     json: bool,
 }
 
-fn parse_ppm(s: &str) -> Result<(f64, f64), String> {
-    let (a, b) = s.split_once("..").unwrap_or((s, s));
-    let a: f64 = a.trim().parse().map_err(|e| format!("'{a}': {e}"))?;
-    let b: f64 = b.trim().parse().map_err(|e| format!("'{b}': {e}"))?;
-    if !(a >= 0.0 && a <= b) {
-        return Err(format!("need 0 <= LO <= HI, got {a}..{b}"));
+/// The most clients: one event loop runs them all in real time (1000 clients
+/// at 30 fps take ~7 µs of CPU per client-frame; a run that falls behind
+/// real time stops with an error).
+const MAX_CLIENTS: std::ops::RangeInclusive<usize> = 1..=1000;
+
+const EXIT_HELP: &str = "Exit status: 0 every client reached SyncReady; 1 a client did not (or \
+    the run was interrupted first); 2 usage error (bad flag or value, unwritable plot, too few \
+    file descriptors) or a socket error. Errors go to stderr.";
+
+impl Args {
+    /// The plot to write, if any.
+    fn plot_path(&self) -> Option<PathBuf> {
+        match (&self.plot, self.no_plot, self.json) {
+            (Some(p), _, _) => Some(p.clone()),
+            (None, false, false) => Some(PathBuf::from("camsync-demo.svg")),
+            _ => None,
+        }
     }
-    Ok((a, b))
+
+    /// Refuse a run that cannot reach its end: too short for the server to
+    /// reach SyncReady, or more sockets than the descriptor limit.
+    fn check(&self) -> Outcome {
+        let frame_s = 1.0 / self.fps;
+        // The server starts 1 s in, its first frame up to 80 ms later; it is
+        // ready at frame ready_frame and sends its first packet at frame
+        // sync_period; a client reports ready a frame or two later.
+        let frames = f64::from(self.ready_frame.max(self.sync_period)) + 3.0;
+        let needed = SERVER_START_S + 0.08 + frames * frame_s;
+        if self.duration < needed {
+            return Err(exit::invalid(
+                "--duration",
+                self.duration,
+                format!(
+                    "the server reaches SyncReady {:.2} s after the start ({SERVER_START_S} s + \
+                     {} frames at {} fps) and the clients a few frames later: run at least {:.1} s",
+                    SERVER_START_S + 0.08 + f64::from(self.ready_frame) * frame_s,
+                    self.ready_frame,
+                    self.fps,
+                    (needed * 10.0).ceil() / 10.0
+                ),
+            ));
+        }
+        sys::ensure_fds(self.clients as u64 + 1 + FD_RESERVE).map_err(|e| {
+            exit::invalid(
+                "--clients",
+                self.clients,
+                format!("one socket per camera: {e}"),
+            )
+        })
+    }
 }
+
+/// When the server starts, s after the demo's start.
+const SERVER_START_S: f64 = 1.0;
+/// Descriptors besides the cameras' sockets (stdio, the plot, the watcher).
+const FD_RESERVE: u64 = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
@@ -183,33 +232,33 @@ fn send_or_warn(cam: &mut Cam, out: HookOutput) -> Result<(), String> {
     Ok(())
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    match demo(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+pub fn run(args: &Args) -> Outcome {
+    args.check()?;
+    let report = demo(args).map_err(exit::usage)?;
+    let never: Vec<&str> = report.cameras[1..]
+        .iter()
+        .filter(|c| c.ready_frame.is_none())
+        .map(|c| c.camera.as_str())
+        .collect();
+    if never.is_empty() {
+        Ok(())
+    } else {
+        Err(exit::check(format!(
+            "never reached SyncReady: {}{}",
+            never.join(", "),
+            if report.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        )))
     }
 }
 
-fn demo(args: &Args) -> Result<ExitCode, String> {
-    if !(args.fps > 0.5 && args.fps <= 1000.0) {
-        return Err("--fps must be in (0.5, 1000]".into());
-    }
-    if args.duration.is_nan() || args.duration <= 0.0 {
-        return Err("--duration must be > 0".into());
-    }
-    let ifaddr = resolve_interface(&args.interface).map_err(|e| e.to_string())?;
-    if !ifaddr.is_loopback() {
-        return Err(format!(
-            "--interface {} ({ifaddr}) is not a loopback interface: the demo keeps its traffic on this machine",
-            args.interface
-        ));
-    }
-    if !args.group.is_multicast() {
-        return Err(format!("--group {} is not a multicast address", args.group));
-    }
+/// Run the demo, print its report; a client that never became ready is in
+/// the report, not an error.
+fn demo(args: &Args) -> Result<Report, String> {
+    let ifaddr = args.interface;
     sys::catch_sigint();
     let frame_us = (1e6 / args.fps).round() as i64;
     let frame_ns = frame_us * 1000;
@@ -224,13 +273,13 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
         ..NetConfig::default()
     };
     let layer_params = LayerParams {
-        sync_period: args.sync_period.max(1),
-        ready_frame: args.ready_frame.max(1),
+        sync_period: args.sync_period,
+        ready_frame: args.ready_frame,
         ..LayerParams::default()
     };
     let mut setup = Rng::stream(args.seed, "demo/setup");
     let t0 = sys::boot_ns();
-    let server_start = t0 + 1_000_000_000;
+    let server_start = t0 + (SERVER_START_S * 1e9) as i64;
     let mut cams: Vec<Cam> = (0..=args.clients)
         .map(|i| {
             let line_ns = setup.range_u64(15_000, 30_000);
@@ -300,6 +349,9 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
     // The server's last and next start of frame, for live phase errors.
     let mut server_sof: Option<(i64, i64)> = None;
     let mut interrupted = false;
+    // A loaded machine may delay an event by a few ms; this much lag means
+    // the event loop cannot keep up.
+    let max_lag_ns = (2 * frame_ns).max(500_000_000);
 
     while let Some(Reverse((t, _, ev))) = heap.pop() {
         if t > end {
@@ -308,6 +360,16 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
         let now = sys::boot_ns();
         if t > now {
             std::thread::sleep(Duration::from_nanos((t - now) as u64));
+        } else if now - t > max_lag_ns {
+            // The cameras' timing would no longer be real: stop rather than
+            // report numbers that mean nothing.
+            return Err(format!(
+                "fell {:.2} s behind real time with {} clients at {} fps: this machine cannot \
+                 run them in one event loop; use fewer --clients or a lower --fps",
+                (now - t) as f64 / 1e9,
+                args.clients,
+                args.fps
+            ));
         }
         if sys::interrupted() {
             interrupted = true;
@@ -426,9 +488,7 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
         },
         interrupted,
     };
-    if !args.no_plot {
-        write_plot(&args.plot, &cams, t0)?;
-    }
+    // The results first, then the plot: a failing plot loses nothing.
     if args.json {
         println!(
             "{}",
@@ -436,18 +496,14 @@ fn demo(args: &Args) -> Result<ExitCode, String> {
         );
     } else {
         print_report(&report);
-        if !args.no_plot {
-            println!("plot written to {}", args.plot.display());
+    }
+    if let Some(path) = args.plot_path() {
+        write_plot(&path, &cams, t0)?;
+        if !args.json {
+            println!("plot written to {}", path.display());
         }
     }
-    Ok(if all_ready {
-        ExitCode::SUCCESS
-    } else {
-        if !args.json {
-            eprintln!("error: a client never reached SyncReady");
-        }
-        ExitCode::FAILURE
-    })
+    Ok(report)
 }
 
 /// Queue one request (fresh controls); a client's SyncAdjustment goes to its sensor.

@@ -3,6 +3,7 @@
 mod align;
 mod args;
 mod demo;
+mod exit;
 mod monitor;
 mod plot;
 mod replay;
@@ -12,10 +13,18 @@ mod table;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "camsync", version, about = "libcamera sync layer tools", long_about = None)]
+#[command(
+    name = "camsync",
+    version,
+    propagate_version = true,
+    about = "libcamera sync layer tools",
+    long_about = None,
+    after_help = exit::EXIT_STATUS
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,19 +33,34 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Align(align::Args),
-    Demo(demo::Args),
+    Demo(Box<demo::Args>),
     Monitor(monitor::Args),
     Replay(replay::Args),
     Simulate(Box<simulate::Args>),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            return match e.kind() {
+                // --help and --version print to stdout and succeed; a missing
+                // subcommand prints the help to stderr and fails (2).
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+                _ => {
+                    eprintln!("{}", exit::one_line(&e.render().to_string()));
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
+    exit::finish(match cli.command {
         Command::Align(args) => align::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(&args),
-    }
+    })
 }

@@ -3,14 +3,15 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use camsync::core::{SyncPacket, WireFormat};
-use camsync::net::{NetConfig, Receiver, resolve_interface};
+use camsync::net::{NetConfig, Receiver};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::args::{self, num};
+use crate::exit::{self, Outcome};
 use crate::sys;
 use crate::table::Table;
 
@@ -28,27 +29,30 @@ use crate::table::Table;
 ///   camsync monitor --port 10010 --json --duration 10
 ///   camsync monitor --interface eth0      # a real rig's network
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, allow_negative_numbers = true, after_help = EXIT_HELP)]
 pub struct Args {
-    /// Multicast group.
-    #[arg(long, default_value_t = camsync::net::DEFAULT_GROUP)]
+    /// Multicast group (224.0.0.0/4).
+    #[arg(long, default_value_t = camsync::net::DEFAULT_GROUP, value_parser = args::multicast)]
     group: Ipv4Addr,
-    /// UDP port.
-    #[arg(long, default_value_t = camsync::net::DEFAULT_PORT)]
+    /// UDP port, 1..=65535.
+    #[arg(long, default_value_t = camsync::net::DEFAULT_PORT, value_parser = args::port)]
     port: u16,
-    /// Interface to join the group on (name or IPv4 address).
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: String,
-    /// Stop after this many seconds (default: run until Ctrl-C).
-    #[arg(long)]
+    /// Interface to join the group on (name or IPv4 address of this host).
+    #[arg(long, default_value = "127.0.0.1", value_parser = args::interface)]
+    interface: Ipv4Addr,
+    /// Stop after this many seconds, 0.1..=604800 (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECONDS", value_parser = num(0.1..=604_800.0))]
     duration: Option<f64>,
     /// Print one JSON object per line (packets, invalid datagrams, warnings, summary).
     #[arg(long)]
     json: bool,
-    /// Seconds between status tables (human output).
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds between status tables (human output), 0.1..=3600.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = num(0.1..=3600.0))]
     interval: f64,
 }
+
+const EXIT_HELP: &str = "Exit status: 0 the run ended (Ctrl-C or --duration); 2 usage error or \
+    the group could not be joined. Errors go to stderr.";
 
 /// Running mean and standard deviation (Welford).
 #[derive(Debug, Clone, Copy, Default)]
@@ -254,14 +258,8 @@ fn table(rows: &[ServerSummary]) -> Table {
     t
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    match monitor(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+pub fn run(args: &Args) -> Outcome {
+    monitor(args).map_err(exit::usage)
 }
 
 /// Wait up to `timeout` for the socket to become readable.
@@ -280,7 +278,7 @@ fn wait_readable(rx: &Receiver, timeout: Duration) {
 }
 
 fn monitor(args: &Args) -> Result<(), String> {
-    let ifaddr = resolve_interface(&args.interface).map_err(|e| e.to_string())?;
+    let ifaddr = args.interface;
     let cfg = NetConfig {
         group: args.group,
         port: args.port,
@@ -290,10 +288,9 @@ fn monitor(args: &Args) -> Result<(), String> {
     sys::catch_sigint();
     let mut rx = Receiver::open(&cfg, Some(ifaddr)).map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let deadline = args
-        .duration
-        .map(|d| start + Duration::from_secs_f64(d.max(0.0)));
-    let interval = Duration::from_secs_f64(args.interval.max(0.1));
+    // Both are finite and in range (the parsers checked).
+    let deadline = args.duration.map(|d| start + Duration::from_secs_f64(d));
+    let interval = Duration::from_secs_f64(args.interval);
     let mut next_status = start + interval;
     let mut tracker = Tracker::default();
     if !args.json {

@@ -1,38 +1,42 @@
 //! `camsync replay`: run golden traces through the core.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use camsync::core::Profile;
 use camsync::replay::{ReplayError, replay_file};
 
-use crate::args::parse_profile;
+use crate::args;
+use crate::exit::{self, Outcome};
 
 /// Replay golden traces (`.jsonl` or `.jsonl.gz`, format 1) through the core.
 ///
 /// With --check, every output the trace records is compared with the core's:
 /// SyncAdjustment, FrameWallClock, SyncReady, SyncTimer, sent packets, clock
 /// samples, datagrams consumed and socket roles. Prints `OK <file> (<n> events)`
-/// or the first mismatching line; exits non-zero if any file mismatches.
+/// or the first mismatching line.
 ///
 /// Example:
 ///   camsync replay --check tests/traces/*/*.jsonl.gz
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, after_help = EXIT_HELP)]
 pub struct Args {
     /// Compare every recorded output with the core's (otherwise only summarise).
     #[arg(long)]
     check: bool,
     /// The core's profile to replay with.
-    #[arg(long, default_value = "compat", value_parser = parse_profile)]
+    #[arg(long, default_value = "compat", value_parser = args::profile())]
     profile: Profile,
     /// Trace files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
-pub fn run(args: &Args) -> ExitCode {
+const EXIT_HELP: &str = "Exit status: 0 every trace replayed exactly; 1 a trace mismatched; 2 \
+    usage error or a trace could not be read. Errors go to stderr.";
+
+pub fn run(args: &Args) -> Outcome {
     let mut failed = 0usize;
+    let mut unreadable = Vec::new();
     let mut events = 0usize;
     for file in &args.files {
         let shown = file.display();
@@ -58,20 +62,29 @@ pub fn run(args: &Args) -> ExitCode {
                 println!("MISMATCH {shown} {m}");
             }
             Err(e) => {
-                failed += 1;
-                println!("ERROR {shown}: {e}");
+                let msg = format!("{shown}: {e}");
+                if args.files.len() > 1 {
+                    eprintln!("error: {msg}");
+                }
+                unreadable.push(msg);
             }
         }
     }
     if args.files.len() > 1 {
         println!(
-            "{} files, {events} events, {failed} failed",
-            args.files.len()
+            "{} files, {events} events, {failed} mismatched, {} unreadable",
+            args.files.len(),
+            unreadable.len()
         );
     }
-    if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    let n = args.files.len();
+    match unreadable.as_slice() {
+        [] if failed > 0 => Err(exit::check(format!("{failed} of {n} trace(s) mismatched"))),
+        [] => Ok(()),
+        [one] if n == 1 => Err(exit::usage(one.clone())),
+        many => Err(exit::usage(format!(
+            "{} of {n} traces could not be read",
+            many.len()
+        ))),
     }
 }

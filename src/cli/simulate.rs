@@ -1,10 +1,11 @@
 //! `camsync simulate`: the closed-loop simulator, every profile side by side.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use camsync::sim::{self, LineTimes, PRESETS, ScenarioParams, SimReport};
+use camsync::sim::{self, LineTimes, PRESETS, ScenarioParams, SimReport, limits as l};
 
+use crate::args::{self, num, span};
+use crate::exit::{self, Failure, Outcome};
 use crate::plot;
 use crate::table::Table;
 
@@ -30,7 +31,7 @@ use crate::table::Table;
 ///   camsync simulate --scenario drift --json
 ///   camsync simulate --scenario loss --loss-ppm 500000 --seed 7 --plot loss.svg
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, allow_negative_numbers = true, after_help = EXIT_HELP)]
 pub struct Args {
     /// Preset scenario.
     #[arg(long, default_value = "basic", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
@@ -38,140 +39,127 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// Write an SVG plot of phase error over time.
-    #[arg(long, value_name = "FILE.svg")]
+    /// Write an SVG plot of phase error over time (checked before the run).
+    #[arg(long, value_name = "FILE.svg", value_parser = args::writable_file)]
     plot: Option<PathBuf>,
-    /// Seed of every random draw (default: derived from the scenario name).
+    /// Seed of every random draw, 0..=18446744073709551615 (default: derived from the scenario name).
     #[arg(long)]
     seed: Option<u64>,
-    /// Client cameras (plus one server).
-    #[arg(long)]
+    /// Client cameras (plus one server), 1..=256.
+    #[arg(long, value_parser = num(l::CLIENTS))]
     clients: Option<usize>,
-    /// Server frames to simulate.
-    #[arg(long)]
+    /// Server frames to simulate, 1..=1000000, at least the server's ready frame
+    /// and first packet + 2; (clients + 1) x frames at most 2000000.
+    #[arg(long, value_parser = num(l::FRAMES))]
     frames: Option<u64>,
-    /// Frame duration (FrameDurationLimits), µs.
-    #[arg(long)]
+    /// Frame duration (FrameDurationLimits), µs, 1000..=1000000.
+    #[arg(long, value_parser = num(l::FRAME_US))]
     frame_us: Option<u32>,
-    /// The sensor mode's shortest frame, µs (limits shortening).
-    #[arg(long)]
+    /// The sensor mode's shortest frame, µs (limits shortening), 1000..=--frame-us.
+    #[arg(long, value_parser = num(l::FRAME_US))]
     mode_min_frame_us: Option<u32>,
-    /// Frames from queueing a SyncAdjustment to the sensor applying it.
-    #[arg(long)]
+    /// Frames from queueing a SyncAdjustment to the sensor applying it, 0..=16.
+    #[arg(long, value_parser = num(l::DELAY_FRAMES))]
     delay_frames: Option<u32>,
-    /// Completion latency after end of frame, µs.
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_u64)]
+    /// Completion latency after end of frame, µs, each in 0..=1000000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::LATENCY_US))]
     latency_us: Option<(u64, u64)>,
-    /// Gap between the three clock reads of a sample, ns.
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_u64)]
+    /// Gap between the three clock reads of a sample, ns, each in 0..=1000000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::CLOCK_READ_GAP_NS))]
     clock_read_gap_ns: Option<(u64, u64)>,
-    /// Network delay, µs.
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_u64)]
+    /// Network delay, µs, each in 0..=1000000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::NET_DELAY_US))]
     net_delay_us: Option<(u64, u64)>,
-    /// Packet loss, parts per million.
-    #[arg(long)]
+    /// Packet loss, parts per million, 0..=1000000.
+    #[arg(long, value_parser = num(l::PPM_SHARE))]
     loss_ppm: Option<u32>,
-    /// Frame drops, parts per million.
-    #[arg(long)]
+    /// Frame drops, parts per million, 0..=1000000.
+    #[arg(long, value_parser = num(l::PPM_SHARE))]
     drop_ppm: Option<u32>,
-    /// Hosts the cameras are spread over (0: one per camera); one host's cameras share its clocks.
-    #[arg(long)]
+    /// Hosts the cameras are spread over (0: one per camera), 0..=cameras; one host's cameras share its clocks.
+    #[arg(long, value_parser = num(l::HOSTS))]
     hosts: Option<usize>,
-    /// Residual NTP/PTP wall-clock error per host, drawn in ±this, µs.
-    #[arg(long)]
+    /// Residual NTP/PTP wall-clock error per host, drawn in ±this, µs, 0..=1000000.
+    #[arg(long, value_parser = num(l::WALL_OFFSET_MAX_US))]
     wall_offset_max_us: Option<u32>,
-    /// Wall-clock read noise, ±ns.
-    #[arg(long)]
+    /// Wall-clock read noise, ±ns, 0..=1000000.
+    #[arg(long, value_parser = num(l::WALL_NOISE_NS))]
     wall_noise_ns: Option<u32>,
-    /// Sensor oscillator error magnitude, ppm (random sign).
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_f64)]
+    /// Sensor oscillator error magnitude, ppm (random sign), each in 0..=1000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::CLOCK_PPM))]
     sensor_ppm: Option<(f64, f64)>,
-    /// Boot clock rate error vs. the wall clock, ppm (random sign).
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_f64)]
+    /// Boot clock rate error vs. the wall clock, ppm (random sign), each in 0..=1000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::CLOCK_PPM))]
     sys_ppm: Option<(f64, f64)>,
-    /// Line times, ns: a range LO..HI to draw from, or a list A,B,C per camera.
-    #[arg(long, value_parser = parse_lines)]
+    /// Line times, ns, each in 1000..=100000: a range LO..HI to draw from, or a
+    /// list A,B,C of at most one per camera (cycled when shorter).
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_lines)]
     line_ns: Option<LineTimes>,
-    /// When the server starts, ms.
-    #[arg(long)]
+    /// When the server starts, ms, 0..=600000 (clients start before it: at least the --client-lead-ms maximum).
+    #[arg(long, value_parser = num(l::START_MS))]
     server_start_ms: Option<u64>,
-    /// Clients start this long before the server, ms.
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_u64)]
+    /// Clients start this long before the server, ms, each in 0..=600000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::START_MS))]
     client_lead_ms: Option<(u64, u64)>,
-    /// From start() to the first frame, ms.
-    #[arg(long, value_name = "LO..HI", value_parser = parse_range_u64)]
+    /// From start() to the first frame, ms, each in 0..=10000.
+    #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::STARTUP_MS))]
     startup_ms: Option<(u64, u64)>,
-    /// The last client starts this long after the server, ms.
-    #[arg(long)]
+    /// The last client starts this long after the server, ms, 0..=600000 (before the run ends).
+    #[arg(long, value_parser = num(l::START_MS))]
     late_start_ms: Option<u64>,
-    /// The server stops after this frame and restarts.
-    #[arg(long)]
+    /// The server stops after this frame and restarts, 1..=1000000 (below --frames).
+    #[arg(long, value_parser = num(l::FRAMES))]
     restart_after_frame: Option<u64>,
-    /// Gap before the server restarts, ms.
-    #[arg(long)]
+    /// Gap before the server restarts, ms, 0..=600000.
+    #[arg(long, value_parser = num(l::START_MS))]
     restart_gap_ms: Option<u64>,
-    /// The first client's wall clock steps at this frame.
-    #[arg(long)]
+    /// The first client's wall clock steps at this frame, 1..=1000000 (below --frames).
+    #[arg(long, value_parser = num(l::FRAMES))]
     wall_step_frame: Option<u64>,
-    /// Size of the wall-clock step, µs.
-    #[arg(long, allow_hyphen_values = true)]
+    /// Size of the wall-clock step, µs, -1000000..=1000000.
+    #[arg(long, value_parser = num(l::WALL_STEP_US))]
     wall_step_us: Option<i64>,
-    /// Frames between server packets.
-    #[arg(long)]
+    /// Frames between server packets, 1..=10000.
+    #[arg(long, value_parser = num(l::SYNC_PERIOD))]
     sync_period: Option<u32>,
-    /// Frames until ready (rpi::SyncFrames).
-    #[arg(long)]
+    /// Frames until ready (rpi::SyncFrames), 1..=1000000.
+    #[arg(long, value_parser = num(l::READY_FRAME))]
     ready_frame: Option<u32>,
-    /// Client dead band, µs.
-    #[arg(long)]
+    /// Client dead band, µs, 0..=1000000.
+    #[arg(long, value_parser = num(l::MIN_ADJUSTMENT_US))]
     min_adjustment_us: Option<u32>,
 }
 
-fn split_range(s: &str) -> (&str, &str) {
-    s.split_once("..").unwrap_or((s, s))
-}
-
-fn parse_range_u64(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) = split_range(s);
-    let a: u64 = a.trim().parse().map_err(|e| format!("'{a}': {e}"))?;
-    let b: u64 = b.trim().parse().map_err(|e| format!("'{b}': {e}"))?;
-    if a > b {
-        return Err(format!("empty range {a}..{b}"));
-    }
-    Ok((a, b))
-}
-
-fn parse_range_f64(s: &str) -> Result<(f64, f64), String> {
-    let (a, b) = split_range(s);
-    let a: f64 = a.trim().parse().map_err(|e| format!("'{a}': {e}"))?;
-    let b: f64 = b.trim().parse().map_err(|e| format!("'{b}': {e}"))?;
-    if !(a >= 0.0 && a <= b) {
-        return Err(format!("need 0 <= LO <= HI, got {a}..{b}"));
-    }
-    Ok((a, b))
-}
+const EXIT_HELP: &str = "Exit status: 0 every client of every profile reached SyncReady; 1 a \
+    client never did; 2 usage error (bad flag or value, unwritable plot). Errors go to stderr.";
 
 fn parse_lines(s: &str) -> Result<LineTimes, String> {
     if s.contains("..") {
-        let (a, b) = parse_range_u64(s)?;
-        if a == 0 {
-            return Err("line time must be > 0".into());
-        }
+        let (a, b) = span(l::LINE_NS)(s)?;
         return Ok(LineTimes::Range(a, b));
     }
-    let v = s
-        .split(',')
-        .map(|x| x.trim().parse::<u64>().map_err(|e| format!("'{x}': {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    if v.contains(&0) {
-        return Err("line time must be > 0".into());
-    }
+    let one = num(l::LINE_NS);
+    let v = s.split(',').map(&one).collect::<Result<Vec<_>, _>>()?;
     Ok(LineTimes::List(v))
+}
+
+/// The flag of each `ScenarioParams` field (for messages).
+fn flag_of(field: &str) -> String {
+    let f = match field {
+        "frame_duration_us" => "frame_us",
+        "packet_loss_ppm" => "loss_ppm",
+        "frame_drop_ppm" => "drop_ppm",
+        f => f,
+    };
+    format!("--{}", f.replace('_', "-"))
 }
 
 impl Args {
     fn params(&self) -> ScenarioParams {
-        let mut p = ScenarioParams::preset(&self.scenario).expect("clap checked the name");
+        let mut p = ScenarioParams::preset(&self.scenario).unwrap_or_else(|| {
+            // clap only lets PRESETS through.
+            unreachable!("unknown scenario {}", self.scenario)
+        });
         macro_rules! set {
             ($($field:ident <- $flag:ident),* $(,)?) => {
                 $(if let Some(v) = self.$flag.clone() { p.$field = v; })*
@@ -203,6 +191,42 @@ impl Args {
             p.wall_step_frame = self.wall_step_frame;
         }
         p
+    }
+
+    /// Whether the user set the flag of this `ScenarioParams` field.
+    fn given(&self, field: &str) -> bool {
+        match field {
+            "clients" => self.clients.is_some(),
+            "frames" => self.frames.is_some(),
+            "frame_duration_us" => self.frame_us.is_some(),
+            "mode_min_frame_us" => self.mode_min_frame_us.is_some(),
+            "line_ns" => self.line_ns.is_some(),
+            "hosts" => self.hosts.is_some(),
+            "server_start_ms" => self.server_start_ms.is_some(),
+            "late_start_ms" => self.late_start_ms.is_some(),
+            "restart_after_frame" => self.restart_after_frame.is_some(),
+            "wall_step_frame" => self.wall_step_frame.is_some(),
+            // Every other field is range-checked by its flag's parser: a
+            // failure there can only be the preset's value.
+            _ => false,
+        }
+    }
+
+    /// The parameters, refused (naming the flag) if they cannot work.
+    fn checked_params(&self) -> Result<ScenarioParams, Failure> {
+        let p = self.params();
+        p.validate().map_err(|e| {
+            let flag = flag_of(e.field);
+            if self.given(e.field) {
+                exit::invalid(&flag, e.value, e.reason)
+            } else {
+                exit::usage(format!(
+                    "invalid value '{}' for '{flag}' (the {} scenario's value): {}",
+                    e.value, self.scenario, e.reason
+                ))
+            }
+        })?;
+        Ok(p)
     }
 }
 
@@ -293,21 +317,12 @@ pub fn table(r: &SimReport) -> Table {
     t
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let params = args.params();
-    if params.frame_duration_us == 0 {
-        eprintln!("error: --frame-us must be > 0");
-        return ExitCode::FAILURE;
-    }
+pub fn run(args: &Args) -> Outcome {
+    let params = args.checked_params()?;
     let report = sim::simulate(&params);
     if args.json {
-        match serde_json::to_string(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+        let s = serde_json::to_string(&report).map_err(|e| exit::usage(e.to_string()))?;
+        println!("{s}");
     } else {
         println!(
             "scenario {}: {} (seed {})",
@@ -355,13 +370,28 @@ pub fn run(args: &Args) -> ExitCode {
             "camsync simulate --scenario {}: phase error vs. server",
             report.scenario
         );
-        if let Err(e) = plot::lines(path, &title, "true time (s)", "phase error (µs)", &series) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+        plot::lines(path, &title, "true time (s)", "phase error (µs)", &series)
+            .map_err(|e| exit::usage(format!("cannot write {}: {e}", path.display())))?;
         if !args.json {
             println!("plot written to {}", path.display());
         }
     }
-    ExitCode::SUCCESS
+    let never: Vec<String> = report
+        .profiles
+        .iter()
+        .flat_map(|p| {
+            p.clients
+                .iter()
+                .filter(|c| c.frames_to_ready.is_none())
+                .map(move |c| format!("{} ({})", c.camera, p.profile))
+        })
+        .collect();
+    if never.is_empty() {
+        Ok(())
+    } else {
+        Err(exit::check(format!(
+            "never reached SyncReady: {}",
+            never.join(", ")
+        )))
+    }
 }

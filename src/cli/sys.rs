@@ -50,3 +50,23 @@ pub fn catch_sigint() {
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
+
+/// Make sure this process may open `needed` file descriptors: raise the soft
+/// limit (RLIMIT_NOFILE) up to the hard limit if that is enough, otherwise
+/// say what the limit is.
+pub fn ensure_fds(needed: u64) -> Result<(), String> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| format!("cannot read the file descriptor limit: {e}"))?;
+    if needed <= soft {
+        return Ok(());
+    }
+    if needed > hard {
+        return Err(format!(
+            "needs {needed} file descriptors, the limit is {soft} (hard limit {hard}; ulimit -n)"
+        ));
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|e| {
+        format!("needs {needed} file descriptors, the limit is {soft} and cannot be raised: {e}")
+    })
+}

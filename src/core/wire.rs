@@ -32,6 +32,9 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
+    /// Every format (for `--help` and configuration messages).
+    pub const ALL: &'static [WireFormat] = &[WireFormat::Layer, WireFormat::Rpi];
+
     pub const fn datagram_len(self) -> usize {
         match self {
             WireFormat::Layer => LAYER_LEN,
@@ -47,11 +50,7 @@ impl WireFormat {
     }
 
     pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "layer" => Some(WireFormat::Layer),
-            "rpi" => Some(WireFormat::Rpi),
-            _ => None,
-        }
+        WireFormat::ALL.iter().copied().find(|f| f.name() == s)
     }
 }
 

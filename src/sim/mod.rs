@@ -27,7 +27,9 @@ use serde::Serialize;
 
 pub use engine::{CameraTrace, FrameRecord, ProfileRun};
 pub use metrics::{ErrorStats, Reference};
-pub use scenario::{CameraSpec, LineTimes, PRESETS, Role, Scenario, ScenarioParams};
+pub use scenario::{
+    CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, limits,
+};
 
 use crate::core::Profile;
 
@@ -100,7 +102,9 @@ pub struct SimReport {
     pub profiles: Vec<ProfileReport>,
 }
 
-/// Simulate a scenario once per profile in [`Profile::ALL`].
+/// Simulate a scenario once per profile in [`Profile::ALL`]. The parameters
+/// should pass [`ScenarioParams::validate`]: outside its limits a run may
+/// not end.
 pub fn simulate(params: &ScenarioParams) -> SimReport {
     simulate_profiles(params, Profile::ALL)
 }

@@ -81,6 +81,65 @@ pub struct ScenarioParams {
     pub min_adjustment_us: u32,
 }
 
+/// The range of every [`ScenarioParams`] field that [`ScenarioParams::validate`]
+/// accepts (`camsync simulate`'s flags check the same ranges). Inside them the
+/// model holds and a run ends in bounded time and memory.
+pub mod limits {
+    use std::ops::RangeInclusive;
+
+    /// Client cameras (the network model keeps a stream per camera pair).
+    pub const CLIENTS: RangeInclusive<usize> = 1..=256;
+    /// Server frames.
+    pub const FRAMES: RangeInclusive<u64> = 1..=1_000_000;
+    /// At most this many camera-frames in all, `(clients + 1) × frames`.
+    pub const CAMERA_FRAMES: u64 = 2_000_000;
+    /// Frame duration, µs: 1000 fps to 1 fps.
+    pub const FRAME_US: RangeInclusive<u32> = 1_000..=1_000_000;
+    /// Line time, ns: what image sensors have (a frame is then at least 10 lines).
+    pub const LINE_NS: RangeInclusive<u64> = 1_000..=100_000;
+    /// Frames from queueing a `SyncAdjustment` to the sensor applying it.
+    pub const DELAY_FRAMES: RangeInclusive<u32> = 0..=16;
+    /// Completion latency after the end of frame, µs.
+    pub const LATENCY_US: RangeInclusive<u64> = 0..=1_000_000;
+    /// Gap between the clock reads of one sample, ns.
+    pub const CLOCK_READ_GAP_NS: RangeInclusive<u64> = 0..=1_000_000;
+    /// Network delay, µs.
+    pub const NET_DELAY_US: RangeInclusive<u64> = 0..=1_000_000;
+    /// Packet loss and frame drops, parts per million (10⁶: all of them).
+    pub const PPM_SHARE: RangeInclusive<u32> = 0..=1_000_000;
+    /// Hosts (0: one per camera); at most one per camera.
+    pub const HOSTS: RangeInclusive<usize> = 0..=257;
+    /// Residual wall-clock error per host, ±µs.
+    pub const WALL_OFFSET_MAX_US: RangeInclusive<u32> = 0..=1_000_000;
+    /// Wall-clock read noise, ±ns.
+    pub const WALL_NOISE_NS: RangeInclusive<u32> = 0..=1_000_000;
+    /// Sensor and boot clock rate errors, ppm (quartz is tens of ppm).
+    pub const CLOCK_PPM: RangeInclusive<f64> = 0.0..=1_000.0;
+    /// Start times, leads, gaps, ms (ten minutes).
+    pub const START_MS: RangeInclusive<u64> = 0..=600_000;
+    /// From `start()` to the first frame, ms.
+    pub const STARTUP_MS: RangeInclusive<u64> = 0..=10_000;
+    /// A wall-clock step, µs.
+    pub const WALL_STEP_US: RangeInclusive<i64> = -1_000_000..=1_000_000;
+    /// Frames between server packets.
+    pub const SYNC_PERIOD: RangeInclusive<u32> = 1..=10_000;
+    /// Frames until ready.
+    pub const READY_FRAME: RangeInclusive<u32> = 1..=1_000_000;
+    /// Client dead band, µs.
+    pub const MIN_ADJUSTMENT_US: RangeInclusive<u32> = 0..=1_000_000;
+}
+
+/// A [`ScenarioParams`] value that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} = {value}: {reason}")]
+pub struct ParamError {
+    /// The field at fault.
+    pub field: &'static str,
+    /// Its value, as the flag would be written.
+    pub value: String,
+    pub reason: String,
+}
+
 /// The preset names, in order.
 pub const PRESETS: &[&str] = &[
     "basic",
@@ -212,6 +271,222 @@ impl ScenarioParams {
         Some(p)
     }
 
+    /// Refuse parameters that cannot work: every field inside [`limits`], and
+    /// the combinations the model needs (the run must reach the server's
+    /// ready frame, the restart and the wall-clock step must happen, no more
+    /// line times than cameras, no more hosts than cameras, no client
+    /// starting before time 0, the mode able to run the frame).
+    pub fn validate(&self) -> Result<(), ParamError> {
+        use limits as l;
+        fn within<T: PartialOrd + std::fmt::Display>(
+            field: &'static str,
+            v: T,
+            r: &std::ops::RangeInclusive<T>,
+        ) -> Result<(), ParamError> {
+            if r.contains(&v) {
+                Ok(())
+            } else {
+                Err(ParamError {
+                    field,
+                    value: v.to_string(),
+                    reason: format!("not in {}..={}", r.start(), r.end()),
+                })
+            }
+        }
+        fn span<T: PartialOrd + std::fmt::Display + Copy>(
+            field: &'static str,
+            (a, b): (T, T),
+            r: &std::ops::RangeInclusive<T>,
+        ) -> Result<(), ParamError> {
+            let err = |reason: String| ParamError {
+                field,
+                value: format!("{a}..{b}"),
+                reason,
+            };
+            if !(r.contains(&a) && r.contains(&b)) {
+                return Err(err(format!("not in {}..={}", r.start(), r.end())));
+            }
+            if a > b {
+                return Err(err(format!("empty range: {a} > {b}")));
+            }
+            Ok(())
+        }
+        let bad = |field, value: String, reason: String| {
+            Err(ParamError {
+                field,
+                value,
+                reason,
+            })
+        };
+        within("clients", self.clients, &l::CLIENTS)?;
+        within("frames", self.frames, &l::FRAMES)?;
+        within("frame_duration_us", self.frame_duration_us, &l::FRAME_US)?;
+        if let Some(m) = self.mode_min_frame_us {
+            within("mode_min_frame_us", m, &l::FRAME_US)?;
+        }
+        within("delay_frames", self.delay_frames, &l::DELAY_FRAMES)?;
+        span("latency_us", self.latency_us, &l::LATENCY_US)?;
+        span(
+            "clock_read_gap_ns",
+            self.clock_read_gap_ns,
+            &l::CLOCK_READ_GAP_NS,
+        )?;
+        span("net_delay_us", self.net_delay_us, &l::NET_DELAY_US)?;
+        within("packet_loss_ppm", self.packet_loss_ppm, &l::PPM_SHARE)?;
+        within("frame_drop_ppm", self.frame_drop_ppm, &l::PPM_SHARE)?;
+        within("hosts", self.hosts, &l::HOSTS)?;
+        within(
+            "wall_offset_max_us",
+            self.wall_offset_max_us,
+            &l::WALL_OFFSET_MAX_US,
+        )?;
+        within("wall_noise_ns", self.wall_noise_ns, &l::WALL_NOISE_NS)?;
+        span("sensor_ppm", self.sensor_ppm, &l::CLOCK_PPM)?;
+        span("sys_ppm", self.sys_ppm, &l::CLOCK_PPM)?;
+        match &self.line_ns {
+            LineTimes::Range(a, b) => span("line_ns", (*a, *b), &l::LINE_NS)?,
+            LineTimes::List(v) => {
+                if v.is_empty() {
+                    return bad("line_ns", String::new(), "no line time".into());
+                }
+                for &x in v {
+                    within("line_ns", x, &l::LINE_NS)?;
+                }
+            }
+        }
+        within("server_start_ms", self.server_start_ms, &l::START_MS)?;
+        span("client_lead_ms", self.client_lead_ms, &l::START_MS)?;
+        span("startup_ms", self.startup_ms, &l::STARTUP_MS)?;
+        if let Some(v) = self.late_start_ms {
+            within("late_start_ms", v, &l::START_MS)?;
+        }
+        if let Some(v) = self.restart_after_frame {
+            within("restart_after_frame", v, &l::FRAMES)?;
+        }
+        within("restart_gap_ms", self.restart_gap_ms, &l::START_MS)?;
+        if let Some(v) = self.wall_step_frame {
+            within("wall_step_frame", v, &l::FRAMES)?;
+        }
+        within("wall_step_us", self.wall_step_us, &l::WALL_STEP_US)?;
+        within("sync_period", self.sync_period, &l::SYNC_PERIOD)?;
+        within("ready_frame", self.ready_frame, &l::READY_FRAME)?;
+        within(
+            "min_adjustment_us",
+            self.min_adjustment_us,
+            &l::MIN_ADJUSTMENT_US,
+        )?;
+
+        // Combinations.
+        let cameras = self.clients + 1;
+        let work = cameras as u64 * self.frames;
+        if work > l::CAMERA_FRAMES {
+            return bad(
+                "frames",
+                self.frames.to_string(),
+                format!(
+                    "{cameras} cameras x {} frames = {work} camera-frames, more than the {} a run may take",
+                    self.frames,
+                    l::CAMERA_FRAMES
+                ),
+            );
+        }
+        if let LineTimes::List(v) = &self.line_ns
+            && v.len() > cameras
+        {
+            let list: Vec<String> = v.iter().map(u64::to_string).collect();
+            return bad(
+                "line_ns",
+                list.join(","),
+                format!(
+                    "{} line times for {cameras} cameras (one per camera, cycled when fewer)",
+                    v.len()
+                ),
+            );
+        }
+        if self.hosts > cameras {
+            return bad(
+                "hosts",
+                self.hosts.to_string(),
+                format!("more hosts than the {cameras} cameras"),
+            );
+        }
+        if let Some(m) = self.mode_min_frame_us
+            && m > self.frame_duration_us
+        {
+            return bad(
+                "mode_min_frame_us",
+                m.to_string(),
+                format!(
+                    "the mode's shortest frame is longer than the {} µs frame",
+                    self.frame_duration_us
+                ),
+            );
+        }
+        if self.client_lead_ms.1 > self.server_start_ms {
+            return bad(
+                "server_start_ms",
+                self.server_start_ms.to_string(),
+                format!(
+                    "clients start up to {} ms before the server (client_lead_ms), before time 0",
+                    self.client_lead_ms.1
+                ),
+            );
+        }
+        // The server reaches SyncReady at its frame ready_frame and sends its
+        // first packet at frame sync_period; a client needs that packet and a
+        // frame or two to report ready.
+        let needed = u64::from(self.ready_frame.max(self.sync_period)) + 2;
+        if self.frames < needed {
+            return bad(
+                "frames",
+                self.frames.to_string(),
+                format!(
+                    "the server reaches SyncReady at its frame {} and sends its first packet at frame {}: \
+                     simulate at least {needed} frames",
+                    self.ready_frame, self.sync_period
+                ),
+            );
+        }
+        if let Some(f) = self.restart_after_frame
+            && f >= self.frames
+        {
+            return bad(
+                "restart_after_frame",
+                f.to_string(),
+                format!(
+                    "the run ends after {} server frames: no restart would happen",
+                    self.frames
+                ),
+            );
+        }
+        if let Some(f) = self.wall_step_frame
+            && f >= self.frames
+        {
+            return bad(
+                "wall_step_frame",
+                f.to_string(),
+                format!(
+                    "the run ends after {} server frames: no step would happen",
+                    self.frames
+                ),
+            );
+        }
+        if let Some(ms) = self.late_start_ms {
+            let run_ms = self.frames * u64::from(self.frame_duration_us) / 1000;
+            if ms >= run_ms {
+                return bad(
+                    "late_start_ms",
+                    ms.to_string(),
+                    format!(
+                        "the server runs {run_ms} ms ({} frames): the late client would start after the end",
+                        self.frames
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn layer_params(&self) -> LayerParams {
         LayerParams {
             sync_period: self.sync_period,
@@ -330,6 +605,37 @@ mod tests {
             assert_eq!(a.cameras[0].role, Role::Server);
         }
         assert!(ScenarioParams::preset("nope").is_none());
+    }
+
+    #[test]
+    fn every_preset_is_valid_and_nonsense_is_refused() {
+        for name in PRESETS {
+            let p = ScenarioParams::preset(name).unwrap();
+            assert_eq!(p.validate(), Ok(()), "{name}");
+        }
+        // The field blamed when basic is changed by `f`.
+        let blamed = |f: &dyn Fn(&mut ScenarioParams)| {
+            let mut p = ScenarioParams::preset("basic").unwrap();
+            f(&mut p);
+            p.validate().unwrap_err().field
+        };
+        assert_eq!(blamed(&|p| p.clients = 0), "clients");
+        assert_eq!(blamed(&|p| p.clients = 100_000), "clients");
+        assert_eq!(blamed(&|p| p.frame_duration_us = 10), "frame_duration_us");
+        assert_eq!(blamed(&|p| p.sensor_ppm = (0.0, 1e6)), "sensor_ppm");
+        assert_eq!(blamed(&|p| p.sensor_ppm = (f64::NAN, 1.0)), "sensor_ppm");
+        assert_eq!(blamed(&|p| p.frames = 50), "frames");
+        assert_eq!(blamed(&|p| (p.clients, p.frames) = (200, 10_000)), "frames");
+        assert_eq!(blamed(&|p| p.hosts = 4), "hosts");
+        assert_eq!(blamed(&|p| p.server_start_ms = 500), "server_start_ms");
+        let four = |p: &mut ScenarioParams| p.line_ns = LineTimes::List(vec![20_000; 4]);
+        assert_eq!(blamed(&four), "line_ns");
+        let slow_mode = |p: &mut ScenarioParams| p.mode_min_frame_us = Some(40_000);
+        assert_eq!(blamed(&slow_mode), "mode_min_frame_us");
+        let restart = |p: &mut ScenarioParams| p.restart_after_frame = Some(900);
+        assert_eq!(blamed(&restart), "restart_after_frame");
+        let late = |p: &mut ScenarioParams| p.late_start_ms = Some(31_000);
+        assert_eq!(blamed(&late), "late_start_ms");
     }
 
     #[test]
