@@ -59,8 +59,9 @@ fn groups_skew_drops_and_numbering() {
     let r = align::analyse(&read(&FILES));
     assert_eq!((r.groups, r.complete_groups), (90, 88));
     // Before SyncReady cam1 is 5 ms late; afterwards offsets are within 90 µs.
+    let skew = r.skew.unwrap();
     assert_eq!(
-        (r.skew.p50_us, r.skew.p99_us, r.skew.max_us),
+        (skew.p50_us, skew.p99_us, skew.max_us),
         (67.0, 5090.0, 5090.0)
     );
     let after = r.skew_after_ready.unwrap();
@@ -89,6 +90,7 @@ fn groups_skew_drops_and_numbering() {
         (r.numbering.groups_checked, r.numbering.mismatched_groups),
         (68, 0)
     );
+    assert!(r.aligned);
 }
 
 #[test]
@@ -127,7 +129,13 @@ fn cli_json_and_misaligned_numbering_fail_the_check() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["aligned"], false);
     assert_eq!(v["numbering"]["ready_frames_aligned"], false);
+    assert_eq!(
+        v["cameras"][0]["camera"],
+        fixture("cam0.json").display().to_string()
+    );
     assert_eq!(v["cameras"][3]["first_ready_index"], 21);
     assert_eq!(v["cameras"][0]["format"], "rpicam_json");
 }
@@ -142,4 +150,74 @@ fn cli_unreadable_file_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a recognised metadata file"));
+}
+
+/// `camsync align` on `files` with `stdin`: (exit code, stdout, stderr).
+fn align_cli(files: &[String], stdin: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_camsync"))
+        .arg("align")
+        .args(files)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn path(name: &str) -> String {
+    fixture(name).display().to_string()
+}
+
+#[test]
+fn cli_reads_one_recording_from_stdin() {
+    let csv = std::fs::read_to_string(fixture("cam3.csv")).unwrap();
+    let (code, out, _) = align_cli(&[path("cam2.cam"), "-".into()], &csv);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("\nstdin "), "{out}");
+    assert!(
+        out.contains("the same instant on every camera: yes"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cli_says_why_recordings_cannot_be_aligned() {
+    // (second file, what the verdict and the error say)
+    let cases = [
+        ("later/cam3.csv", "the recordings do not overlap in time"),
+        ("fps60/cam3.csv", "the cameras run at different frame rates"),
+        (
+            "late/cam3.csv",
+            "the cameras' first SyncReady frames are not the same instant",
+        ),
+    ];
+    for (second, says) in cases {
+        let (code, out, err) = align_cli(&[path("cam3.csv"), path(second)], "");
+        assert_eq!(code, Some(1), "{second}: {out}{err}");
+        assert!(
+            out.contains(&format!("the same instant on every camera: NO: {says}")),
+            "{second}: {out}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("error: {says}")), "{err}");
+    }
+    // No frame group: the skew says so instead of 0.0 µs.
+    let (_, out, _) = align_cli(&[path("cam3.csv"), path("later/cam3.csv")], "");
+    assert!(
+        out.contains("skew, all groups:          none: no frame group has every camera"),
+        "{out}"
+    );
 }

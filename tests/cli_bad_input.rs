@@ -267,6 +267,12 @@ fn align_refuses_bad_invocations() {
         &[
             usage(&[&cam0], "at least two metadata files (got 1)"),
             usage(&[&cam0, "/nonexistent.csv"], "/nonexistent.csv"),
+            usage(&[&cam0, &cam0], "the same file as"),
+            usage(
+                &[&cam0, &fixture("empty.csv")],
+                "none with a FrameWallClock",
+            ),
+            usage(&["-", "-"], "'-' (stdin) given twice"),
             usage(&[&cam0, &not_metadata], "not a recognised metadata file"),
             usage(
                 &["--plot", "/nonexistent-dir/x.svg", &cam0, &cam1],
@@ -282,6 +288,16 @@ fn align_refuses_bad_invocations() {
                 ],
                 code: 1,
                 says: "first SyncReady frames are not the same instant",
+            },
+            Case {
+                args: &[&cam0, &fixture("later/cam3.csv")],
+                code: 1,
+                says: "the recordings do not overlap in time",
+            },
+            Case {
+                args: &[&cam0, &fixture("fps60/cam3.csv")],
+                code: 1,
+                says: "the cameras run at different frame rates",
             },
         ],
     );

@@ -10,6 +10,11 @@
 //! frame on which every camera reports `SyncReady`, frame N of every camera
 //! must be in one group.
 //!
+//! The verdict ([`Report::aligned`]) is yes only when that was checked and
+//! holds: two cameras or more, at one frame rate, whose recordings share
+//! instants, every one reporting `SyncReady`. Anything else is a no, saying
+//! which of these failed.
+//!
 //! - [`parse`]: the file formats.
 
 pub mod parse;
@@ -66,6 +71,7 @@ impl SkewStats {
 /// Per-camera results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CameraReport {
+    #[serde(rename = "camera")]
     pub name: String,
     pub format: Format,
     pub frames: usize,
@@ -81,6 +87,8 @@ pub struct CameraReport {
     pub without_partner: usize,
     /// Index (in the file) of the first frame reporting SyncReady.
     pub first_ready_index: Option<usize>,
+    /// First and last FrameWallClock, s after the earliest frame of any camera.
+    pub wall_clock_span_s: Option<(f64, f64)>,
     pub warnings: Vec<String>,
 }
 
@@ -104,17 +112,26 @@ pub struct Numbering {
 /// One frame group, for plots: (time since the first group, s; skew, µs).
 pub type GroupPoint = (f64, f64);
 
+/// The version of [`Report`]'s JSON form (`camsync align --json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The whole analysis.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    pub schema_version: u32,
+    /// Frame N is the same instant on every camera from the first SyncReady.
+    pub aligned: bool,
+    /// Why (not): a human-readable verdict.
+    pub verdict: String,
     pub cameras: Vec<CameraReport>,
     /// The period used for grouping, µs.
     pub period_us: f64,
     pub groups: usize,
     pub complete_groups: usize,
-    /// Skew of complete groups, all of them.
-    pub skew: SkewStats,
-    /// Skew of complete groups from the first group in which every camera is ready.
+    /// Skew of complete groups, all of them (None: no group has every camera).
+    pub skew: Option<SkewStats>,
+    /// Skew of complete groups from the first group in which every camera is
+    /// ready (None: a camera is never ready, or no such group).
     pub skew_after_ready: Option<SkewStats>,
     pub numbering: Numbering,
     /// Skew of every complete group over time (for plots).
@@ -172,6 +189,9 @@ fn frame_number(r: &Recording, ready: usize, i: usize, period: i64) -> Option<i6
     let d = b.wall_ns? - a.wall_ns?;
     Some((d + d.signum() * period / 2) / period.max(1))
 }
+
+/// Periods differing by more than this share are different frame rates.
+const RATE_TOLERANCE: f64 = 0.01;
 
 /// Group the frames of every recording and report.
 pub fn analyse(recs: &[Recording]) -> Report {
@@ -244,11 +264,14 @@ pub fn analyse(recs: &[Recording]) -> Report {
         .iter()
         .map(|r| r.frames.iter().position(|f| f.sync_ready == Some(true)))
         .collect();
-    let cameras = recs
+    let earliest = all.first().map_or(0, |f| f.0);
+    let cameras: Vec<CameraReport> = recs
         .iter()
         .enumerate()
         .map(|(c, r)| {
             let p = period_ns(r).unwrap_or(period);
+            let walls = || r.frames.iter().filter_map(|f| f.wall_ns);
+            let s = |ns: i64| (ns - earliest) as f64 / 1e9;
             let (dropped, drops_from) = dropped(r, p);
             CameraReport {
                 name: r.name.clone(),
@@ -260,6 +283,7 @@ pub fn analyse(recs: &[Recording]) -> Report {
                 drops_from,
                 without_partner: without_partner[c],
                 first_ready_index: first_ready[c],
+                wall_clock_span_s: walls().min().zip(walls().max()).map(|(a, b)| (s(a), s(b))),
                 warnings: r.warnings.clone(),
             }
         })
@@ -341,17 +365,108 @@ pub fn analyse(recs: &[Recording]) -> Report {
                 .map(|(_, &s)| s)
                 .collect();
             SkewStats::of(&v)
-        });
+        })
+        .filter(|s| s.groups > 0);
+    let (aligned, verdict) = verdict(recs, &cameras, &complete, &first_ready, &numbering);
     Report {
+        schema_version: SCHEMA_VERSION,
+        aligned,
+        verdict,
         cameras,
         period_us: period as f64 / 1000.0,
         groups: groups.len(),
         complete_groups: complete.len(),
-        skew: SkewStats::of(&skews),
+        skew: (!skews.is_empty()).then(|| SkewStats::of(&skews)),
         skew_after_ready,
         numbering,
         series,
     }
+}
+
+/// Whether frame N is the same instant on every camera, and why (not), in
+/// the order a user would fix things.
+fn verdict(
+    recs: &[Recording],
+    cameras: &[CameraReport],
+    complete: &[usize],
+    first_ready: &[Option<usize>],
+    numbering: &Numbering,
+) -> (bool, String) {
+    let no = |why: String| (false, format!("NO: {why}"));
+    if recs.len() < 2 {
+        return no(format!(
+            "alignment needs two cameras or more, got {}",
+            recs.len()
+        ));
+    }
+    let periods: Vec<f64> = cameras.iter().map(|c| c.period_us).collect();
+    let (lo, hi) = periods
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &p| (a.min(p), b.max(p)));
+    if hi > lo * (1.0 + RATE_TOLERANCE) {
+        let rates: Vec<String> = cameras
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {:.1} µs = {:.2} fps",
+                    c.name,
+                    c.period_us,
+                    1e6 / c.period_us
+                )
+            })
+            .collect();
+        return no(format!(
+            "the cameras run at different frame rates ({}): frame N cannot be the same instant on every camera",
+            rates.join(", ")
+        ));
+    }
+    if complete.is_empty() {
+        let spans: Vec<String> = cameras
+            .iter()
+            .map(|c| match c.wall_clock_span_s {
+                Some((a, b)) => format!("{} {a:.3}..{b:.3} s", c.name),
+                None => format!("{} no FrameWallClock", c.name),
+            })
+            .collect();
+        let start = cameras
+            .iter()
+            .filter_map(|c| c.wall_clock_span_s)
+            .map(|s| s.0);
+        let end = cameras
+            .iter()
+            .filter_map(|c| c.wall_clock_span_s)
+            .map(|s| s.1);
+        let overlap = start.fold(f64::MIN, f64::max) <= end.fold(f64::MAX, f64::min);
+        return no(if overlap {
+            format!(
+                "no frame group has every camera: no frame is within half a period of a frame of \
+                 every other camera ({})",
+                spans.join(", ")
+            )
+        } else {
+            format!(
+                "the recordings do not overlap in time: no instant was captured by every camera \
+                 ({}, from the earliest frame)",
+                spans.join(", ")
+            )
+        });
+    }
+    let never: Vec<&str> = cameras
+        .iter()
+        .zip(first_ready)
+        .filter(|(_, r)| r.is_none())
+        .map(|(c, _)| c.name.as_str())
+        .collect();
+    if !never.is_empty() {
+        return no(format!(
+            "frame numbering not checked: {} never report(s) SyncReady",
+            never.join(", ")
+        ));
+    }
+    (
+        numbering.ready_frames_aligned && numbering.mismatched_groups == 0,
+        numbering.verdict.clone(),
+    )
 }
 
 #[cfg(test)]
@@ -388,13 +503,44 @@ mod tests {
         let r = analyse(&[rec("a", &a, 2), rec("b", &b, 2)]);
         assert_eq!(r.groups, 10);
         assert_eq!(r.complete_groups, 9);
-        assert_eq!(r.skew.max_us, 100.0);
+        assert_eq!(r.skew.unwrap().max_us, 100.0);
         assert_eq!(r.cameras[0].without_partner, 1);
         assert_eq!(r.cameras[1].dropped, 1);
         assert_eq!(r.cameras[1].drops_from, "timestamp");
         assert!(r.numbering.ready_frames_aligned);
         assert_eq!(r.numbering.mismatched_groups, 0);
         assert!(r.numbering.verdict.starts_with("yes"));
+        assert!(r.aligned && r.verdict.starts_with("yes"), "{}", r.verdict);
+    }
+
+    #[test]
+    fn what_cannot_be_aligned_says_why() {
+        let a: Vec<i64> = (0..10).map(|k| k * P).collect();
+        let verdict = |recs: &[Recording]| {
+            let r = analyse(recs);
+            assert!(!r.aligned, "{}", r.verdict);
+            r.verdict
+        };
+        assert!(verdict(&[rec("a", &a, 2)]).contains("two cameras or more"));
+        // One hour apart: no instant in common, and no skew to report.
+        let later: Vec<i64> = a.iter().map(|t| t + 3_600_000_000_000).collect();
+        let r = analyse(&[rec("a", &a, 2), rec("b", &later, 2)]);
+        assert_eq!((r.complete_groups, r.skew), (0, None));
+        assert!(
+            r.verdict.contains("do not overlap in time"),
+            "{}",
+            r.verdict
+        );
+        // Overlapping in time, but half a period apart: no groups either.
+        let half: Vec<i64> = a.iter().map(|t| t + P / 2).collect();
+        assert!(verdict(&[rec("a", &a, 2), rec("b", &half, 2)]).contains("no frame group"));
+        // 30 and 60 fps.
+        let fast: Vec<i64> = (0..20).map(|k| k * P / 2).collect();
+        let v = verdict(&[rec("a", &a, 2), rec("b", &fast, 4)]);
+        assert!(v.contains("different frame rates"), "{v}");
+        // A camera that never reports SyncReady.
+        let v = verdict(&[rec("a", &a, 2), rec("b", &a, 99)]);
+        assert!(v.contains("b never report(s) SyncReady"), "{v}");
     }
 
     #[test]
@@ -403,6 +549,7 @@ mod tests {
         let r = analyse(&[rec("a", &a, 2), rec("b", &a, 3)]);
         assert!(!r.numbering.ready_frames_aligned);
         assert!(r.numbering.verdict.starts_with("NO"));
-        assert_eq!(r.skew.max_us, 0.0);
+        assert!(!r.aligned);
+        assert_eq!(r.skew.unwrap().max_us, 0.0);
     }
 }

@@ -54,18 +54,7 @@ pub fn run(args: &Args) -> Outcome {
             args.files.len()
         )));
     }
-    let mut recs: Vec<Recording> = Vec::new();
-    for path in &args.files {
-        let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| exit::usage(format!("{name}: {e}")))?;
-        let r =
-            align::parse::parse(&name, &text).map_err(|e| exit::usage(format!("{name}: {e}")))?;
-        for w in &r.warnings {
-            eprintln!("warning: {name}: {w}");
-        }
-        recs.push(r);
-    }
+    let recs = read_all(&args.files)?;
     let report = align::analyse(&recs);
     if args.json {
         let s = serde_json::to_string(&report).map_err(|e| exit::usage(e.to_string()))?;
@@ -99,11 +88,67 @@ pub fn run(args: &Args) -> Outcome {
             println!("plot written to {}", path.display());
         }
     }
-    if report.numbering.checked && report.numbering.verdict.starts_with("NO") {
-        Err(exit::check(report.numbering.verdict.clone()))
-    } else {
+    if report.aligned {
         Ok(())
+    } else {
+        Err(exit::check(
+            report
+                .verdict
+                .strip_prefix("NO: ")
+                .unwrap_or(&report.verdict),
+        ))
     }
+}
+
+/// Read and parse every file (`-`: standard input, once). Refuses a file
+/// given twice, two files holding the same frames, and a file without a
+/// frame that can be grouped: none of them can say anything about alignment.
+fn read_all(files: &[PathBuf]) -> Result<Vec<Recording>, exit::Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen: Vec<(u64, u64, String)> = Vec::new();
+    let mut recs: Vec<Recording> = Vec::new();
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(exit::usage("'-' (stdin) given twice"));
+    }
+    for path in files {
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin {
+            "stdin".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let fail = |e: &dyn std::fmt::Display| exit::usage(format!("{name}: {e}"));
+        let text = if stdin {
+            std::io::read_to_string(std::io::stdin()).map_err(|e| fail(&e))?
+        } else {
+            let md = std::fs::metadata(path).map_err(|e| fail(&e))?;
+            if let Some((_, _, first)) = seen.iter().find(|s| (s.0, s.1) == (md.dev(), md.ino())) {
+                return Err(exit::usage(format!(
+                    "{name}: the same file as {first}: give each camera's recording once"
+                )));
+            }
+            seen.push((md.dev(), md.ino(), name.clone()));
+            std::fs::read_to_string(path).map_err(|e| fail(&e))?
+        };
+        let r = align::parse::parse(&name, &text).map_err(|e| fail(&e))?;
+        if !r.frames.iter().any(|f| f.wall_ns.is_some()) {
+            return Err(fail(&format!(
+                "{} frame(s), none with a FrameWallClock: nothing to align",
+                r.frames.len()
+            )));
+        }
+        if let Some(twin) = recs.iter().find(|o| o.frames == r.frames) {
+            return Err(exit::usage(format!(
+                "{name} holds exactly the frames of {}: the same recording twice?",
+                twin.name
+            )));
+        }
+        for w in &r.warnings {
+            eprintln!("warning: {name}: {w}");
+        }
+        recs.push(r);
+    }
+    Ok(recs)
 }
 
 fn print_report(r: &Report) {
@@ -138,22 +183,36 @@ fn print_report(r: &Report) {
         "frame groups: {} ({} with every camera), period {:.1} µs",
         r.groups, r.complete_groups, r.period_us
     );
-    let s = r.skew;
-    println!(
-        "skew, all groups:          p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs",
-        s.p50_us, s.p99_us, s.max_us
-    );
-    if let Some(s) = r.skew_after_ready {
+    let skew = |s: Option<align::SkewStats>, groups: bool| {
+        s.map_or_else(
+            || "none: no frame group has every camera".to_string(),
+            |s| {
+                let n = if groups {
+                    format!(" ({} groups)", s.groups)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs{n}",
+                    s.p50_us, s.p99_us, s.max_us
+                )
+            },
+        )
+    };
+    println!("skew, all groups:          {}", skew(r.skew, false));
+    if r.numbering.checked {
         println!(
-            "skew, from SyncReady on:   p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs ({} groups)",
-            s.p50_us, s.p99_us, s.max_us, s.groups
+            "skew, from SyncReady on:   {}",
+            skew(r.skew_after_ready, true)
         );
     }
-    println!(
-        "frame N the same instant on every camera: {}",
-        r.numbering.verdict
-    );
-    if let Some(m) = &r.numbering.first_mismatch {
+    println!("frame N the same instant on every camera: {}", r.verdict);
+    if let Some(m) = r
+        .numbering
+        .first_mismatch
+        .as_ref()
+        .filter(|_| r.verdict == r.numbering.verdict)
+    {
         println!("  first mismatch, frame number per camera: {m:?}");
     }
 }
