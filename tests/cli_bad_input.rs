@@ -335,3 +335,26 @@ fn unknown_subcommands_and_versions() {
         );
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    // `camsync simulate | head -1`: the reader goes away; the tool must end
+    // as Unix tools do (SIGPIPE), not panic on the failed write.
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_camsync"))
+        .args(["simulate", "--scenario", "drift"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        out.status
+    );
+}

@@ -204,7 +204,21 @@ fn cli_simulate_drift_json_is_stable() {
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
     assert_eq!(v["scenario"], "drift");
+    // Seeds exceed 2^53: a string, exact.
+    assert_eq!(v["seed"], "6535842126802938884");
+    // A camera is `camera` everywhere.
+    assert_eq!(v["cameras"][0]["camera"], "cam0");
+    assert_eq!(v["profiles"][0]["clients"][0]["camera"], "cam1");
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 server + 3 clients, 30.00 fps"),
+        "{}",
+        v["summary"]
+    );
     let compat = &v["profiles"][0];
     assert_eq!(compat["profile"], "compat");
     assert_eq!(compat["overall"]["alignment"]["p50_us"], 503.426);
@@ -245,10 +259,27 @@ fn cli_simulate_table_flags_and_plot() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
+    // The header says what ran, not what the preset would have.
+    let mut head = text.lines();
+    assert_eq!(
+        head.next(),
+        Some("scenario basic changed by --clients --frames --line-ns --loss-ppm --seed (seed 5)"),
+        "{text}"
+    );
+    assert!(
+        head.next()
+            .unwrap()
+            .starts_with("  1 server + 1 client, 30.00 fps (33333 µs frames), 400 server frames"),
+        "{text}"
+    );
     assert!(text.contains("cam1 frames to ready"), "{text}");
     assert!(text.contains("line 25000 ns"), "{text}");
     assert!(!text.contains("cam2"), "{text}");
     let plot = std::fs::read_to_string(&svg).unwrap();
     assert!(plot.starts_with("<svg") && plot.contains("cam1 compat"));
+    assert!(
+        plot.contains("1 server + 1 client(s), 400 frames, seed 5"),
+        "the plot's title names the run"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

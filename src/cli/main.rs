@@ -40,6 +40,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    sys::default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -212,6 +212,29 @@ impl Args {
         }
     }
 
+    /// "scenario NAME", and the flags that changed the preset, if any.
+    fn title(&self, p: &ScenarioParams) -> String {
+        let preset = ScenarioParams::preset(&self.scenario).map(|p| serde_json::to_value(&p));
+        let now = serde_json::to_value(p);
+        let changed: Vec<String> = match (preset, now) {
+            (Some(Ok(serde_json::Value::Object(a))), Ok(serde_json::Value::Object(b))) => a
+                .iter()
+                .filter(|(k, v)| b.get(k.as_str()) != Some(v))
+                .map(|(k, _)| flag_of(k))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if changed.is_empty() {
+            format!("scenario {}", self.scenario)
+        } else {
+            format!(
+                "scenario {} changed by {}",
+                self.scenario,
+                changed.join(" ")
+            )
+        }
+    }
+
     /// The parameters, refused (naming the flag) if they cannot work.
     fn checked_params(&self) -> Result<ScenarioParams, Failure> {
         let p = self.params();
@@ -324,10 +347,8 @@ pub fn run(args: &Args) -> Outcome {
         let s = serde_json::to_string(&report).map_err(|e| exit::usage(e.to_string()))?;
         println!("{s}");
     } else {
-        println!(
-            "scenario {}: {} (seed {})",
-            report.scenario, report.description, report.seed
-        );
+        println!("{} (seed {})", args.title(&params), report.seed);
+        println!("  {}", report.summary);
         for c in &report.cameras {
             println!(
                 "  {} {} host {} line {} ns x {} lines, sensor {:+.3} ppm, starts at {:.3} s",
@@ -367,8 +388,11 @@ pub fn run(args: &Args) -> Outcome {
             })
             .collect();
         let title = format!(
-            "camsync simulate --scenario {}: phase error vs. server",
-            report.scenario
+            "{}: 1 server + {} client(s), {} frames, seed {}: phase error vs. server",
+            args.title(&params),
+            params.clients,
+            params.frames,
+            params.seed
         );
         plot::lines(path, &title, "true time (s)", "phase error (µs)", &series)
             .map_err(|e| exit::usage(format!("cannot write {}: {e}", path.display())))?;

@@ -70,3 +70,13 @@ pub fn ensure_fds(needed: u64) -> Result<(), String> {
         format!("needs {needed} file descriptors, the limit is {soft} and cannot be raised: {e}")
     })
 }
+
+/// Let SIGPIPE end the process silently, as it does `head`'s other writers:
+/// `camsync simulate | head` must not panic on a closed pipe (Rust ignores
+/// SIGPIPE by default, turning it into a write error that `println!` panics on).
+pub fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of one signal; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -91,11 +91,20 @@ pub struct ProfileReport {
     pub series: Vec<Sample>,
 }
 
+/// The version of [`SimReport`]'s JSON form (`camsync simulate --json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// A simulation's results: the scenario and every profile side by side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimReport {
+    pub schema_version: u32,
     pub scenario: String,
+    /// What the preset is about.
     pub description: String,
+    /// What was simulated: [`ScenarioParams::describe`].
+    pub summary: String,
+    /// A string in JSON: seeds exceed 2^53, which JSON readers round.
+    #[serde(serialize_with = "as_string")]
     pub seed: u64,
     pub frames: u64,
     pub cameras: Vec<CameraSpec>,
@@ -117,13 +126,23 @@ pub fn simulate_profiles(params: &ScenarioParams, profiles: &[Profile]) -> SimRe
         .map(|&p| report(&sc, &engine::run(&sc, p)))
         .collect();
     SimReport {
+        schema_version: SCHEMA_VERSION,
         scenario: params.name.clone(),
         description: params.description.clone(),
+        summary: params.describe(),
         seed: params.seed,
         frames: params.frames,
         cameras: sc.cameras.clone(),
         profiles,
     }
+}
+
+/// Serialize a value by its `Display` form (a string in JSON).
+pub fn as_string<T: std::fmt::Display, S: serde::Serializer>(
+    v: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 /// The server's frames as a reference for phase errors.

@@ -29,6 +29,7 @@ pub enum LineTimes {
 pub struct ScenarioParams {
     pub name: String,
     pub description: String,
+    #[serde(serialize_with = "super::as_string")]
     pub seed: u64,
     /// Client cameras (there is always one server, camera 0).
     pub clients: usize,
@@ -154,7 +155,7 @@ pub const PRESETS: &[&str] = &[
 ];
 
 impl ScenarioParams {
-    /// The common base: 1 server + 2 clients at 30 fps, perfect oscillators,
+    /// The common base: 1 server + 2 clients at 30 fps, exact clocks (0 ppm),
     /// the traces' latencies and network.
     fn base(name: &str, description: &str) -> ScenarioParams {
         let l = LayerParams::default();
@@ -197,17 +198,14 @@ impl ScenarioParams {
         let p = match name {
             "basic" => Self::base(
                 name,
-                "1 server + 2 clients, 30 fps, ideal oscillators, one host each, 900 frames",
+                "exact clocks (0 ppm): what remains is that frames are whole lines",
             ),
             "drift" => ScenarioParams {
                 clients: 3,
                 frames: 3600,
                 sensor_ppm: (20.0, 50.0),
                 sys_ppm: (20.0, 50.0),
-                ..Self::base(
-                    name,
-                    "1 server + 3 clients, sensor and system clocks off by 20..50 ppm, 3600 frames",
-                )
+                ..Self::base(name, "sensor and system clocks off by 20..50 ppm")
             },
             "mixed_sensors" => ScenarioParams {
                 clients: 3,
@@ -216,29 +214,23 @@ impl ScenarioParams {
                 line_ns: LineTimes::List(vec![29_250, 18_377, 23_143, 26_369]),
                 ..Self::base(
                     name,
-                    "1 server + 3 clients with four different line times; cameras 0-1 share host 0, 2-3 host 1, 1800 frames",
+                    "four different line times; cameras 0-1 share host 0, 2-3 host 1",
                 )
             },
             "loss" => ScenarioParams {
                 frames: 1800,
                 packet_loss_ppm: 200_000,
                 net_delay_us: (1_000, 15_000),
-                ..Self::base(
-                    name,
-                    "1 server + 2 clients, 20% packet loss, 1-15 ms network delay, 1800 frames",
-                )
+                ..Self::base(name, "20% packet loss, 1-15 ms network delay")
             },
             "drops" => ScenarioParams {
                 frames: 1800,
                 frame_drop_ppm: 20_000,
-                ..Self::base(name, "1 server + 2 clients, 2% frame drops, 1800 frames")
+                ..Self::base(name, "2% frame drops")
             },
             "late_client" => ScenarioParams {
                 late_start_ms: Some(10_000),
-                ..Self::base(
-                    name,
-                    "1 server + 2 clients; the last client starts 10 s after the server, 900 frames",
-                )
+                ..Self::base(name, "the last client starts 10 s after the server")
             },
             "server_restart" => ScenarioParams {
                 frames: 1200,
@@ -246,7 +238,7 @@ impl ScenarioParams {
                 restart_gap_ms: 1_000,
                 ..Self::base(
                     name,
-                    "1 server + 2 clients; the server stops after frame 450 and starts again 1 s later, 1200 frames",
+                    "the server stops after frame 450 and starts again 1 s later",
                 )
             },
             "wallclock_step" => ScenarioParams {
@@ -255,7 +247,7 @@ impl ScenarioParams {
                 wall_step_us: 5_000,
                 ..Self::base(
                     name,
-                    "1 server + 2 clients; the first client's wall clock steps +5 ms at its frame 600, 1200 frames",
+                    "the first client's wall clock steps +5 ms at its frame 600",
                 )
             },
             "near_max_fps" => ScenarioParams {
@@ -263,7 +255,7 @@ impl ScenarioParams {
                 mode_min_frame_us: Some(32_787),
                 ..Self::base(
                     name,
-                    "1 server + 2 clients at 30 fps on a 30.5 fps mode: a frame can be shortened by ~0.5 ms at most, 1800 frames",
+                    "30 fps on a 30.5 fps mode: a frame can be shortened by ~0.5 ms at most",
                 )
             },
             _ => return None,
@@ -487,6 +479,108 @@ impl ScenarioParams {
         Ok(())
     }
 
+    /// What the parameters simulate, in one line: the rig, then every knob
+    /// that differs from the common base (so a flag that changed a preset
+    /// shows). Frames are whole lines, so even exact clocks leave each
+    /// camera's frame a fraction of a line off the nominal duration.
+    pub fn describe(&self) -> String {
+        let b = Self::base(&self.name, "");
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let ppm = |(lo, hi): (f64, f64)| {
+            if (lo, hi) == (0.0, 0.0) {
+                "exact (0 ppm)".to_string()
+            } else {
+                format!("off by {lo}..{hi} ppm")
+            }
+        };
+        let us_range = |(lo, hi): (u64, u64)| format!("{lo}..{hi} µs");
+        let mut parts = vec![
+            format!(
+                "1 server + {}, {:.2} fps ({} µs frames), {}",
+                plural(self.clients, "client"),
+                1e6 / f64::from(self.frame_duration_us),
+                self.frame_duration_us,
+                plural(self.frames as usize, "server frame")
+            ),
+            format!("sensor clocks {}", ppm(self.sensor_ppm)),
+            format!("system clocks {}", ppm(self.sys_ppm)),
+            match &self.line_ns {
+                LineTimes::Range(lo, hi) => {
+                    format!("line times drawn in {lo}..{hi} ns (frames of whole lines)")
+                }
+                LineTimes::List(v) => {
+                    let v: Vec<String> = v.iter().map(u64::to_string).collect();
+                    format!("line times {} ns (frames of whole lines)", v.join(", "))
+                }
+            },
+            match self.hosts {
+                0 => "one host per camera".to_string(),
+                n => format!("{} (a host's cameras share its clocks)", plural(n, "host")),
+            },
+        ];
+        let when = |cond: bool, text: String| cond.then_some(text);
+        let l = LayerParams::default();
+        let optional = [
+            when(
+                self.packet_loss_ppm > 0,
+                format!("{}% packet loss", f64::from(self.packet_loss_ppm) / 1e4),
+            ),
+            when(
+                self.frame_drop_ppm > 0,
+                format!("{}% frame drops", f64::from(self.frame_drop_ppm) / 1e4),
+            ),
+            when(
+                self.net_delay_us != b.net_delay_us,
+                format!("network delay {}", us_range(self.net_delay_us)),
+            ),
+            when(
+                self.latency_us != b.latency_us,
+                format!("completion latency {}", us_range(self.latency_us)),
+            ),
+            when(
+                self.delay_frames != b.delay_frames,
+                format!(
+                    "adjustments applied {} frames after queueing",
+                    self.delay_frames
+                ),
+            ),
+            when(
+                self.wall_offset_max_us != b.wall_offset_max_us,
+                format!("wall clocks within ±{} µs", self.wall_offset_max_us),
+            ),
+            self.mode_min_frame_us.map(|m| {
+                format!(
+                    "a {:.2} fps mode (shortest frame {m} µs)",
+                    1e6 / f64::from(m)
+                )
+            }),
+            self.late_start_ms
+                .map(|ms| format!("the last client starts {ms} ms after the server")),
+            self.restart_after_frame.map(|f| {
+                format!(
+                    "the server stops after frame {f} and starts again {} ms later",
+                    self.restart_gap_ms
+                )
+            }),
+            self.wall_step_frame.map(|f| {
+                format!(
+                    "the first client's wall clock steps {:+} µs at its frame {f}",
+                    self.wall_step_us
+                )
+            }),
+            when(
+                (self.sync_period, self.ready_frame, self.min_adjustment_us)
+                    != (l.sync_period, l.ready_frame, l.min_adjustment_us),
+                format!(
+                    "sync period {}, ready frame {}, dead band {} µs",
+                    self.sync_period, self.ready_frame, self.min_adjustment_us
+                ),
+            ),
+        ];
+        parts.extend(optional.into_iter().flatten());
+        parts.join(", ")
+    }
+
     pub fn layer_params(&self) -> LayerParams {
         LayerParams {
             sync_period: self.sync_period,
@@ -572,6 +666,7 @@ impl ScenarioParams {
 /// One camera of a drawn scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CameraSpec {
+    #[serde(rename = "camera")]
     pub name: String,
     pub role: Role,
     pub host: usize,
