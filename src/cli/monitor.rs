@@ -94,6 +94,13 @@ pub struct Server {
     pub frames_per_packet: Option<f64>,
 }
 
+impl Server {
+    /// The ready instant on the monitor's clock (s since it started).
+    pub fn ready_at_s(&self) -> f64 {
+        self.last_seen_s + (self.last.ready_time_us as f64 - self.last.frame_ts_us as f64) / 1e6
+    }
+}
+
 /// A summary row of one server.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerSummary {
@@ -107,9 +114,11 @@ pub struct ServerSummary {
     pub interval_ms: Option<f64>,
     pub jitter_ms: Option<f64>,
     pub frames_per_packet: Option<f64>,
-    /// The ready instant minus the last packet's frame (server's clock), s:
-    /// positive = ready in that long, negative = ready since.
-    pub ready_in_s: f64,
+    /// When the server is (or was) ready, s since the monitor started (the
+    /// time base of every other time it prints): the last packet's arrival
+    /// plus its ready instant minus its frame time. Negative: before the
+    /// monitor started.
+    pub ready_at_s: f64,
 }
 
 /// Every server and every invalid datagram seen. Pure: arrival times are inputs.
@@ -202,9 +211,7 @@ impl Tracker {
                     interval_ms: has_iv.then_some(round3(s.intervals_ms.mean)),
                     jitter_ms: has_iv.then_some(round3(s.intervals_ms.std())),
                     frames_per_packet: s.frames_per_packet.map(round3),
-                    ready_in_s: round3(
-                        (s.last.ready_time_us as f64 - s.last.frame_ts_us as f64) / 1e6,
-                    ),
+                    ready_at_s: round3(s.ready_at_s()),
                 }
             })
             .collect()
@@ -230,17 +237,13 @@ fn table(rows: &[ServerSummary]) -> Table {
             "interval ms",
             "jitter ms",
             "frames/pkt",
-            "ready",
+            "ready at",
         ]
         .map(String::from),
     );
     let o = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
     for r in rows {
-        let ready = if r.ready_in_s > 0.0 {
-            format!("in {:.2} s", r.ready_in_s)
-        } else {
-            format!("since {:.2} s", -r.ready_in_s)
-        };
+        let ready = format!("{:.2} s", r.ready_at_s);
         t.row(
             r.address.clone(),
             vec![
@@ -293,6 +296,7 @@ fn monitor(args: &Args) -> Result<(), String> {
     let interval = Duration::from_secs_f64(args.interval);
     let mut next_status = start + interval;
     let mut tracker = Tracker::default();
+    let mut announced = std::collections::BTreeSet::new();
     if !args.json {
         println!(
             "listening on {}:{} (interface {ifaddr}); Ctrl-C to stop",
@@ -316,6 +320,23 @@ fn monitor(args: &Args) -> Result<(), String> {
                 report_event(args, &tracker, &ev, from, packet, t);
             }
         }
+        // Say when each server became ready, on the same clock as the rest.
+        let t = start.elapsed().as_secs_f64();
+        for s in tracker.servers.values() {
+            let at = s.ready_at_s();
+            if at <= t && announced.insert(s.addr) {
+                if args.json {
+                    json_line(
+                        json!({"type": "ready", "t_s": round3(at), "server": s.addr.to_string()}),
+                    );
+                } else {
+                    println!(
+                        "[{at:7.2} s] server {} is ready (SyncReady from here on)",
+                        s.addr
+                    );
+                }
+            }
+        }
         if !args.json && Instant::now() >= next_status {
             next_status += interval;
             if !tracker.servers.is_empty() {
@@ -325,16 +346,13 @@ fn monitor(args: &Args) -> Result<(), String> {
     }
     let summary = tracker.summary();
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "type": "summary",
-                "elapsed_s": round3(start.elapsed().as_secs_f64()),
-                "servers": summary,
-                "invalid": tracker.invalid,
-                "shared_group": tracker.shared_group(),
-            })
-        );
+        json_line(json!({
+            "type": "summary",
+            "elapsed_s": round3(start.elapsed().as_secs_f64()),
+            "servers": summary,
+            "invalid": tracker.invalid,
+            "shared_group": tracker.shared_group(),
+        }));
     } else {
         println!("summary after {:.1} s:", start.elapsed().as_secs_f64());
         if summary.is_empty() {
@@ -358,6 +376,17 @@ fn monitor(args: &Args) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The version of the JSON lines' form (`camsync monitor --json`).
+const SCHEMA_VERSION: u32 = 1;
+
+/// Print one JSON object as a line, with the schema version.
+fn json_line(mut v: serde_json::Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("schema_version".into(), SCHEMA_VERSION.into());
+    }
+    println!("{v}");
 }
 
 fn report_event(
@@ -395,7 +424,7 @@ fn report_event(
             }),
             _ => return,
         };
-        println!("{line}");
+        json_line(line);
         return;
     }
     match ev {
@@ -470,7 +499,9 @@ mod tests {
         assert_eq!(s.interval_ms, Some(1100.0));
         assert_eq!(s.jitter_ms, Some(141.421));
         assert_eq!(s.frames_per_packet, Some(30.0));
-        assert_eq!(s.ready_in_s, 1.0);
+        // Its ready instant is 1.00002 s after the last packet's frame, which
+        // arrived at 2.2 s on the monitor's clock.
+        assert_eq!(s.ready_at_s, 3.2);
         assert_eq!(t.invalid["wrong_length"], 1);
         assert!(!t.shared_group());
         let ev = t.datagram(2.5, Ok((P, WireFormat::Rpi)), Some(b));
