@@ -5,6 +5,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use camsync::core::{SyncPacket, WireFormat};
+
 fn camsync() -> Command {
     Command::new(env!("CARGO_BIN_EXE_camsync"))
 }
@@ -80,6 +82,11 @@ fn demo_short_run_reaches_sync_ready_and_plots() {
     );
     assert!(text.contains("all clients ready: yes"), "{text}");
     assert!(text.contains("per client-frame"), "{text}");
+    assert!(text.contains("SyncReady at"), "{text}");
+    assert!(
+        text.contains("first SyncReady frames of all 3 cameras start within"),
+        "{text}"
+    );
     for cam in ["cam0", "cam1", "cam2"] {
         assert!(text.contains(cam), "{text}");
     }
@@ -90,7 +97,9 @@ fn demo_short_run_reaches_sync_ready_and_plots() {
 
 #[test]
 fn demo_json_numbers_make_sense() {
-    let v = demo_json(&port(1), "1", "4");
+    let v = demo_json(&port(1), "2", "4");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["seed"], "1");
     assert_eq!(v["all_clients_ready"], true);
     assert_eq!(v["interface"], "127.0.0.1");
     let client = &v["cameras"][1];
@@ -100,6 +109,25 @@ fn demo_json_numbers_make_sense() {
     let max = client["alignment"]["max_us"].as_f64().unwrap();
     assert!(max < 16_667.0, "{client}");
     assert!(v["cpu_us_per_client_frame"].as_f64().unwrap() > 0.0);
+    // Frame N is one instant: the cameras' first SyncReady frames start at
+    // the server's, each client within its phase error of it, so no two are
+    // further apart than twice the largest error. (One clock for all: the
+    // times are from the demo's start, not from each camera's.)
+    let cams = v["cameras"].as_array().unwrap();
+    let worst = cams[1..]
+        .iter()
+        .map(|c| c["alignment"]["max_us"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let spread = v["ready_spread_us"].as_f64().unwrap();
+    assert!(spread <= 2.0 * worst + 1.0, "spread {spread} µs, {v}");
+    let at: Vec<f64> = cams
+        .iter()
+        .map(|c| c["ready_at_s"].as_f64().unwrap())
+        .collect();
+    let (lo, hi) = at
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(((hi - lo) * 1e6 - spread).abs() < 1.0, "{at:?} vs {spread}");
 }
 
 #[test]
@@ -171,13 +199,26 @@ fn monitor_sees_the_demo_server() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let packets = lines.iter().filter(|l| l["type"] == "packet").count();
-    assert!(packets >= 3, "{text}");
+    assert!(lines.iter().all(|l| l["schema_version"] == 1), "{text}");
+    let packets: Vec<f64> = lines
+        .iter()
+        .filter(|l| l["type"] == "packet")
+        .map(|l| l["t_s"].as_f64().unwrap())
+        .collect();
+    assert!(packets.len() >= 3, "{text}");
+    // The server's ready instant, on the monitor's own clock: announced once,
+    // after its first packet (frame 10) and before its last; the summary
+    // gives the same instant.
+    let ready: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "ready").collect();
+    assert_eq!(ready.len(), 1, "{text}");
+    let at = ready[0]["t_s"].as_f64().unwrap();
+    assert!(packets[0] < at && at < packets[packets.len() - 1], "{text}");
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["shared_group"], false);
     let s = &summary["servers"][0];
     assert_eq!(s["format"], "rpi");
+    assert!((s["ready_at_s"].as_f64().unwrap() - at).abs() < 0.05, "{s}");
     assert!(s["address"].as_str().unwrap().starts_with("127.0.0.1:"));
     // 30 fps, a packet every 10 frames: ~333 ms apart.
     let fd = s["frame_duration_us"].as_u64().unwrap();
@@ -188,34 +229,48 @@ fn monitor_sees_the_demo_server() {
 }
 
 #[test]
-fn monitor_warns_about_two_servers_and_counts_garbage() {
+fn a_second_server_is_detected_by_monitor_and_demo() {
+    // A demo, and a second server on its group and port (this test, sending
+    // valid packets on loopback): the monitor warns, and the demo refuses to
+    // report results its clients got from two servers.
     let p = port(4);
-    let spawn = || {
-        demo(&p, "1", "4")
-            .arg("--no-plot")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let (mut a, mut b) = (spawn(), spawn());
+    let demo = demo(&p, "1", "5")
+        .arg("--no-plot")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let monitor = camsync()
         .args(["monitor", "--port", &p, "--duration", "3.5"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    // To the group (every socket joined on the port gets a copy), on loopback only.
     loopback_multicast(&p, &[0u8; 7]);
+    for i in 0..30u64 {
+        let packet = SyncPacket {
+            frame_duration_us: 33_333,
+            frame_ts_us: 1_767_225_600_000_000 + i * 100_000,
+            ready_time_us: 1_767_225_603_000_000,
+        };
+        loopback_multicast(&p, packet.encode(WireFormat::Layer).as_bytes());
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let out = monitor.wait_with_output().unwrap();
-    // Two servers with no clients never report a ready client: ignore their status.
-    let _ = (a.wait(), b.wait());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success());
     assert!(text.contains("WARNING: 2 servers share"), "{text}");
     assert!(
         text.contains("invalid datagrams: 1 (wrong_length 1)"),
         "{text}"
+    );
+    let demo = demo.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&demo.stderr);
+    assert_eq!(demo.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: another sync server (127.0.0.1:")
+            && err.contains("use another --port"),
+        "{err}"
     );
 }
 

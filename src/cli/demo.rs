@@ -3,15 +3,16 @@
 //! loopback interface.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use camsync::core::{
-    CameraControls, Completion, Controls, HookOutput, Layer, LayerParams, Mode, Profile, WireFormat,
+    CameraControls, Completion, Controls, HookOutput, Layer, LayerParams, Mode, Profile,
+    SyncPacket, WireFormat,
 };
-use camsync::net::{NetConfig, Transport};
+use camsync::net::{NetConfig, Receiver, Transport};
 use camsync::sim::rng::Rng;
 use camsync::sim::sensor::{Sensor, SensorParams};
 use camsync::sim::{ErrorStats, limits};
@@ -103,7 +104,8 @@ const MAX_CLIENTS: std::ops::RangeInclusive<usize> = 1..=1000;
 
 const EXIT_HELP: &str = "Exit status: 0 every client reached SyncReady; 1 a client did not (or \
     the run was interrupted first); 2 usage error (bad flag or value, unwritable plot, too few \
-    file descriptors) or a socket error. Errors go to stderr.";
+    file descriptors), a socket error, or another sync server on the group and port. Errors go \
+    to stderr.";
 
 impl Args {
     /// The plot to write, if any.
@@ -160,6 +162,8 @@ enum Ev {
     Complete {
         cam: usize,
         frame: u64,
+        /// The frame's true start (this host's boot clock), ns.
+        sof_ns: i64,
         sensor_ts: i64,
     },
     Tick,
@@ -178,7 +182,7 @@ struct Cam {
     rng: Rng,
     completed: u64,
     adjustments: u64,
-    /// (frame, boot ns of its completion) of the first SyncReady.
+    /// (frame, true start of frame ns) of the first frame reporting SyncReady.
     ready: Option<(u64, i64)>,
     /// (frame, true SOF, phase error ns) of every frame while the server streams.
     errors: Vec<(u64, i64, i64)>,
@@ -193,9 +197,11 @@ struct CamReport {
     line_ns: u64,
     frame_lines: u64,
     sensor_ppm: f64,
-    /// Seconds from the camera's start() to the completion reporting SyncReady.
-    ready_after_s: Option<f64>,
+    /// The first frame reporting SyncReady ...
     ready_frame: Option<u64>,
+    /// ... and when it started, s since the demo started (one clock for every
+    /// camera: frame N of every camera should start at one instant).
+    ready_at_s: Option<f64>,
     /// Phase error of frames from the first SyncReady frame on (clients).
     alignment: Option<ErrorStats>,
     /// |error| < one line on the last frame.
@@ -207,9 +213,16 @@ struct CamReport {
     packets_rejected: u64,
 }
 
+/// The version of [`Report`]'s JSON form (`camsync demo --json`).
+const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Serialize)]
 struct Report {
+    schema_version: u32,
     profile: &'static str,
+    /// A string: seeds exceed 2^53, which JSON readers round.
+    #[serde(serialize_with = "camsync::sim::as_string")]
+    seed: u64,
     group: String,
     port: u16,
     interface: String,
@@ -217,6 +230,9 @@ struct Report {
     frame_duration_us: i64,
     cameras: Vec<CamReport>,
     all_clients_ready: bool,
+    /// The latest minus the earliest start of the cameras' first SyncReady
+    /// frames, µs (None: a camera never reported SyncReady).
+    ready_spread_us: Option<f64>,
     client_frames: u64,
     cpu_s: f64,
     cpu_us_per_client_frame: f64,
@@ -345,6 +361,10 @@ fn demo(args: &Args) -> Result<Report, String> {
     };
     // The clocks the plugin reads for this profile.
     let mut clock = SystemClock::for_profile(args.profile);
+    // A second server on the group would steer these clients too: watch the
+    // group for packets this demo's server did not send.
+    let mut watcher = Receiver::open(&net, Some(ifaddr)).map_err(|e| e.to_string())?;
+    let mut sent: VecDeque<SyncPacket> = VecDeque::new();
     let cpu0 = sys::process_cpu_ns();
     // The server's last and next start of frame, for live phase errors.
     let mut server_sof: Option<(i64, i64)> = None;
@@ -377,6 +397,14 @@ fn demo(args: &Args) -> Result<Report, String> {
         }
         match ev {
             Ev::Tick => {
+                if let Some(foreign) = foreign_server(&mut watcher, &sent) {
+                    bar.finish_and_clear();
+                    return Err(format!(
+                        "another sync server ({foreign}) is sending to {}:{}: this demo's \
+                         clients would follow it too; stop it or use another --port",
+                        args.group, args.port
+                    ));
+                }
                 bar.set_message(status(&cams));
                 if server_sof.is_some() {
                     bar.set_position(cams[0].completed.min(expected_frames));
@@ -425,6 +453,7 @@ fn demo(args: &Args) -> Result<Report, String> {
                     Ev::Complete {
                         cam: i,
                         frame: f.index,
+                        sof_ns: f.sof_ns,
                         sensor_ts,
                     },
                 );
@@ -433,6 +462,7 @@ fn demo(args: &Args) -> Result<Report, String> {
             Ev::Complete {
                 cam,
                 frame,
+                sof_ns,
                 sensor_ts,
             } => {
                 let c = &mut cams[cam];
@@ -447,12 +477,17 @@ fn demo(args: &Args) -> Result<Report, String> {
                 };
                 c.completed += 1;
                 if out.sync_ready == Some(true) && c.ready.is_none() {
-                    c.ready = Some((frame, sys::boot_ns()));
+                    c.ready = Some((frame, sof_ns));
                 }
-                if let Some(p) = out.tx
-                    && let Err(e) = c.transport.send(&p)
-                {
-                    tracing::warn!("{}: {e}", c.name);
+                if let Some(p) = out.tx {
+                    // Before sending: the watcher must know it as ours.
+                    if sent.len() == 64 {
+                        sent.pop_front();
+                    }
+                    sent.push_back(p);
+                    if let Err(e) = c.transport.send(&p) {
+                        tracing::warn!("{}: {e}", c.name);
+                    }
                 }
                 queue(c)?;
             }
@@ -468,9 +503,16 @@ fn demo(args: &Args) -> Result<Report, String> {
     interrupted |= sys::interrupted();
 
     let client_frames: u64 = cams[1..].iter().map(|c| c.completed).sum();
-    let reports: Vec<CamReport> = cams.iter().map(cam_report).collect();
-    let all_ready = reports[1..].iter().all(|r| r.ready_after_s.is_some());
+    let reports: Vec<CamReport> = cams.iter().map(|c| cam_report(c, t0)).collect();
+    let all_ready = reports[1..].iter().all(|r| r.ready_frame.is_some());
+    let ready_sofs: Option<Vec<i64>> = cams.iter().map(|c| c.ready.map(|r| r.1)).collect();
+    let ready_spread_us = ready_sofs.map(|v| {
+        let (lo, hi) = (v.iter().min(), v.iter().max());
+        hi.zip(lo).map_or(0.0, |(h, l)| (h - l) as f64 / 1000.0)
+    });
     let report = Report {
+        schema_version: SCHEMA_VERSION,
+        seed: args.seed,
         profile: args.profile.name(),
         group: args.group.to_string(),
         port: args.port,
@@ -479,6 +521,7 @@ fn demo(args: &Args) -> Result<Report, String> {
         frame_duration_us: frame_us,
         cameras: reports,
         all_clients_ready: all_ready,
+        ready_spread_us,
         client_frames,
         cpu_s: cpu_ns as f64 / 1e9,
         cpu_us_per_client_frame: if client_frames > 0 {
@@ -504,6 +547,20 @@ fn demo(args: &Args) -> Result<Report, String> {
         }
     }
     Ok(report)
+}
+
+/// The address of a server heard on the group whose packets this demo did
+/// not send, if there is one. Drains the watcher.
+fn foreign_server(watcher: &mut Receiver, ours: &VecDeque<SyncPacket>) -> Option<String> {
+    let mut foreign = None;
+    while let Some((decoded, from)) = watcher.recv_decoded() {
+        if let Ok((p, _)) = decoded
+            && !ours.contains(&p)
+        {
+            foreign.get_or_insert_with(|| from.map_or_else(|| "?".into(), |a| a.to_string()));
+        }
+    }
+    foreign
 }
 
 /// Queue one request (fresh controls); a client's SyncAdjustment goes to its sensor.
@@ -564,7 +621,7 @@ fn status(cams: &[Cam]) -> String {
     s
 }
 
-fn cam_report(c: &Cam) -> CamReport {
+fn cam_report(c: &Cam, t0: i64) -> CamReport {
     let client = c.mode == Mode::Client;
     let after: Vec<i64> = match c.ready {
         Some((f, _)) => c.errors.iter().filter(|e| e.0 >= f).map(|e| e.2).collect(),
@@ -577,8 +634,8 @@ fn cam_report(c: &Cam) -> CamReport {
         line_ns: c.params.line_ns,
         frame_lines: c.params.frame_lines,
         sensor_ppm: c.params.sensor_ppb as f64 / 1000.0,
-        ready_after_s: c.ready.map(|(_, t)| (t - c.start_at) as f64 / 1e9),
         ready_frame: c.ready.map(|(f, _)| f),
+        ready_at_s: c.ready.map(|(_, sof)| (sof - t0) as f64 / 1e9),
         alignment: (client && c.ready.is_some()).then(|| ErrorStats::of(&after)),
         locked: client.then(|| {
             c.last_error
@@ -615,7 +672,7 @@ fn print_report(r: &Report) {
             "role",
             "line ns",
             "ppm",
-            "SyncReady after",
+            "SyncReady at",
             "p50 µs",
             "p99 µs",
             "max µs",
@@ -624,8 +681,8 @@ fn print_report(r: &Report) {
         .map(String::from),
     );
     for c in &r.cameras {
-        let ready = match (c.ready_after_s, c.ready_frame) {
-            (Some(s), Some(f)) => format!("{s:.2} s (frame {f})"),
+        let ready = match (c.ready_at_s, c.ready_frame) {
+            (Some(s), Some(f)) => format!("{s:.6} s (frame {f})"),
             _ => "never".into(),
         };
         let (p50, p99, max) = c.alignment.map_or_else(
@@ -653,6 +710,13 @@ fn print_report(r: &Report) {
         );
     }
     print!("{t}");
+    match r.ready_spread_us {
+        Some(us) => println!(
+            "first SyncReady frames of all {} cameras start within {us:.1} µs of each other",
+            r.cameras.len()
+        ),
+        None => println!("first SyncReady frames: not every camera reported SyncReady"),
+    }
     println!(
         "all clients ready: {}; CPU {:.3} s for {} client frames = {:.1} µs per client-frame",
         if r.all_clients_ready { "yes" } else { "NO" },
