@@ -256,19 +256,12 @@ pub fn run(args: &Args) -> Outcome {
         .filter(|c| c.ready_frame.is_none())
         .map(|c| c.camera.as_str())
         .collect();
-    if never.is_empty() {
-        Ok(())
+    let note = if report.interrupted {
+        " (interrupted)"
     } else {
-        Err(exit::check(format!(
-            "never reached SyncReady: {}{}",
-            never.join(", "),
-            if report.interrupted {
-                " (interrupted)"
-            } else {
-                ""
-            }
-        )))
-    }
+        ""
+    };
+    exit::all_ready(&never, note)
 }
 
 /// Run the demo, print its report; a client that never became ready is in

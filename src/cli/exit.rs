@@ -39,6 +39,19 @@ pub fn check(msg: impl Into<String>) -> Failure {
     Failure::Check(msg.into())
 }
 
+/// The check of `demo` and `simulate`: every client reached SyncReady;
+/// `never` names those that did not, `note` is added to the message.
+pub fn all_ready<S: AsRef<str>>(never: &[S], note: &str) -> Outcome {
+    if never.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = never.iter().map(AsRef::as_ref).collect();
+    Err(check(format!(
+        "never reached SyncReady: {}{note}",
+        names.join(", ")
+    )))
+}
+
 /// Print the failure (one line on stderr) and turn the outcome into the exit code.
 pub fn finish(outcome: Outcome) -> ExitCode {
     match outcome {

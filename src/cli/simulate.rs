@@ -410,12 +410,5 @@ pub fn run(args: &Args) -> Outcome {
                 .map(move |c| format!("{} ({})", c.camera, p.profile))
         })
         .collect();
-    if never.is_empty() {
-        Ok(())
-    } else {
-        Err(exit::check(format!(
-            "never reached SyncReady: {}",
-            never.join(", ")
-        )))
-    }
+    exit::all_ready(&never, "")
 }
