@@ -157,34 +157,48 @@ proptest! {
                 min_samples: cr[2],
                 error_threshold: cr[3],
             },
+            ..LayerParams::default()
         };
-        let mut l = Layer::new(p, Profile::Compat);
-        for op in ops {
-            match op {
-                Op::Controls(a, f) => {
-                    l.controls(&CameraControls {
-                        sync_adjustment_limits_us: a,
-                        frame_duration_limits_us: f,
-                    });
-                }
-                Op::Start(c, s) => {
-                    l.start(&controls(&c), &mut One(s));
-                }
-                Op::Queue(c) => {
-                    l.queue_request(&controls(&c));
-                }
-                Op::Complete(ts, cancelled, s, packets) => {
-                    let out = l.request_completed(
-                        &Completion { sensor_timestamp_ns: ts, cancelled },
-                        &mut One(s),
-                        &mut Rx(packets),
-                    );
-                    if cancelled || ts.is_none() {
-                        prop_assert_eq!(out.frame_wall_clock_ns, None);
+        for &profile in Profile::ALL {
+            let mut l = Layer::new(p, profile);
+            let mut limits: Option<[i32; 2]> = None;
+            for op in ops.clone() {
+                match op {
+                    Op::Controls(a, f) => {
+                        l.controls(&CameraControls {
+                            sync_adjustment_limits_us: a,
+                            frame_duration_limits_us: f,
+                        });
+                        limits = a;
                     }
-                }
-                Op::Stop => {
-                    l.stop();
+                    Op::Start(c, s) => {
+                        l.start(&controls(&c), &mut One(s));
+                    }
+                    Op::Queue(c) => {
+                        let out = l.queue_request(&controls(&c));
+                        // The precision core bounds every request itself.
+                        if profile == Profile::Precision
+                            && let (Some(a), Some([lo, hi])) = (out.sync_adjustment_us, limits)
+                        {
+                            prop_assert!(
+                                a == 0 || (lo.min(hi)..=lo.max(hi)).contains(&a),
+                                "{a} outside [{lo}, {hi}]"
+                            );
+                        }
+                    }
+                    Op::Complete(ts, cancelled, s, packets) => {
+                        let out = l.request_completed(
+                            &Completion { sensor_timestamp_ns: ts, cancelled },
+                            &mut One(s),
+                            &mut Rx(packets),
+                        );
+                        if cancelled || ts.is_none() {
+                            prop_assert_eq!(out.frame_wall_clock_ns, None);
+                        }
+                    }
+                    Op::Stop => {
+                        l.stop();
+                    }
                 }
             }
         }

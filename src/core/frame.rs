@@ -7,14 +7,16 @@
 //! fit its integer, a division by zero) the choice made here is named at the
 //! spot; Rust's `as` from f64 saturates and maps NaN to 0.
 
+use super::compat::{Compat, Ctx};
 use super::controls::Mode;
-use super::layer::{FrameOutput, Layer, PacketSource};
+use super::layer::{FrameOutput, LayerParams, PacketSource};
 use super::wire::SyncPacket;
 
-impl Layer {
+impl Compat {
     /// Run the sync algorithm on one frame whose wall clock is `fwc_ns`.
     pub(super) fn process_frame(
         &mut self,
+        ctx: Ctx<'_>,
         fwc_ns: u64,
         packets: &mut dyn PacketSource,
         out: &mut FrameOutput,
@@ -22,7 +24,7 @@ impl Layer {
         // The reference converts the f64 ns duration to u32 µs. Negative,
         // zero or oversized durations would be undefined (or divide by zero
         // below): such a frame is not processed.
-        let Ok(fd) = u32::try_from(self.frame_duration_us) else {
+        let Ok(fd) = u32::try_from(ctx.frame_duration_us) else {
             return;
         };
         if fd == 0 {
@@ -38,9 +40,9 @@ impl Layer {
             self.frame_count = self.frame_count.wrapping_add(dropped);
         }
 
-        match self.mode {
-            Mode::Server => self.server_frame(t, fd, dropped, out),
-            Mode::Client => self.client_frame(t, packets, out),
+        match ctx.mode {
+            Mode::Server => self.server_frame(ctx.params, t, fd, dropped, out),
+            Mode::Client => self.client_frame(ctx.params, t, packets, out),
             Mode::Off => {}
         }
 
@@ -52,7 +54,14 @@ impl Layer {
         out.diag.t_us = t;
     }
 
-    fn server_frame(&mut self, t: u64, fd: u32, dropped: u32, out: &mut FrameOutput) {
+    fn server_frame(
+        &mut self,
+        params: &LayerParams,
+        t: u64,
+        fd: u32,
+        dropped: u32,
+        out: &mut FrameOutput,
+    ) {
         // The reference passes t as int64_t: where it meets a double it
         // converts from the signed value.
         let t_f = t as i64 as f64;
@@ -72,10 +81,10 @@ impl Layer {
             };
         }
 
-        let remaining = self.params.ready_frame.wrapping_sub(self.frame_count) as i32;
+        let remaining = params.ready_frame.wrapping_sub(self.frame_count) as i32;
         let ready = (t_f + f64::from(remaining) * self.est_us) as u64;
 
-        if self.period >= self.params.sync_period {
+        if self.period >= params.sync_period {
             self.period = 0;
             let packet = SyncPacket {
                 frame_duration_us: (self.est_us + 0.5) as u32,
@@ -102,7 +111,13 @@ impl Layer {
         self.period = self.period.wrapping_add(1);
     }
 
-    fn client_frame(&mut self, t: u64, packets: &mut dyn PacketSource, out: &mut FrameOutput) {
+    fn client_frame(
+        &mut self,
+        params: &LayerParams,
+        t: u64,
+        packets: &mut dyn PacketSource,
+        out: &mut FrameOutput,
+    ) {
         let mut server_ts: u64 = 0;
         let mut received = false;
         while let Some(p) = packets.next_packet() {
@@ -125,7 +140,7 @@ impl Layer {
             let nearest = (t as f64 - f64::from(k) * est) as i64;
             let correction = nearest.wrapping_sub(server_ts as i64) as i32;
             out.diag.correction_us = Some(correction);
-            let correction = if correction.unsigned_abs() < self.params.min_adjustment_us {
+            let correction = if correction.unsigned_abs() < params.min_adjustment_us {
                 0
             } else {
                 correction

@@ -4,12 +4,16 @@
 //! values: the clock and the received packets come in through the
 //! [`ClockSource`] and [`PacketSource`] traits, and what the layer wants done
 //! with its socket comes out as a [`SocketAction`]. The per-frame arithmetic
-//! lives in `frame.rs`.
+//! lives with each profile: `compat` (+ `frame.rs`) and `precision`; the
+//! layer holds what they share (mode, controls, socket) and dispatches each
+//! hook once.
 
 use super::clock::{ClockRecovery, ClockRecoveryParams, ClockSource};
+use super::compat::{Compat, Ctx};
 use super::controls::{
     ADDED_CONTROLS, CameraControls, ControlInfo, Controls, MAX_INTERFACE_LEN, Mode,
 };
+use super::precision::{Precision, PrecisionParams};
 use super::profile::Profile;
 use super::wire::SyncPacket;
 
@@ -23,8 +27,10 @@ pub struct LayerParams {
     pub ready_frame: u32,
     /// Corrections smaller than this (µs) are not applied (client).
     pub min_adjustment_us: u32,
-    /// The wall-clock fit.
+    /// The wall-clock fit (compat profile).
     pub clock_recovery: ClockRecoveryParams,
+    /// The precision profile's settings.
+    pub precision: PrecisionParams,
 }
 
 impl Default for LayerParams {
@@ -34,6 +40,7 @@ impl Default for LayerParams {
             ready_frame: 100,
             min_adjustment_us: 50,
             clock_recovery: ClockRecoveryParams::default(),
+            precision: PrecisionParams::default(),
         }
     }
 }
@@ -109,8 +116,19 @@ pub struct FrameDiag {
     /// Valid packets read (Client mode).
     pub packets: u32,
     /// The correction computed from this frame's packets (µs, Client mode),
-    /// before the dead band.
+    /// before the dead band (compat); the adjustment planned on this frame
+    /// (precision).
     pub correction_us: Option<i32>,
+    /// The client's estimate of this frame's phase error against the
+    /// nearest server frame, ns (precision, once a server is known).
+    pub phase_error_ns: Option<i64>,
+    /// The client counts itself locked (|error| within the ready tolerance).
+    pub locked: bool,
+    /// A step of the wall clock was detected on this frame, ns (precision).
+    pub clock_step_ns: Option<i64>,
+    /// A new server (restart) or a jump of its frame grid was confirmed on
+    /// this frame (precision client).
+    pub server_jump: bool,
     /// SyncReady became true on this frame.
     pub sync_achieved: bool,
     /// The wall-clock fit was thrown away on this frame (a clock step).
@@ -155,55 +173,46 @@ impl Interface {
     }
 }
 
+/// Which arithmetic runs, with its state.
+#[derive(Clone)]
+enum Algo {
+    Compat(Compat),
+    Precision(Box<Precision>),
+}
+
 /// The sync state of one camera.
 #[derive(Clone)]
 pub struct Layer {
-    pub(super) params: LayerParams,
-    pub(super) profile: Profile,
+    params: LayerParams,
+    profile: Profile,
     available: bool,
+    camera: CameraControls,
     interface: Option<Interface>,
-    pub(super) mode: Mode,
+    mode: Mode,
     /// `FrameDurationLimits` min, µs (the reference keeps it as f64 ns).
-    pub(super) frame_duration_us: i64,
-    /// The pending correction, ns, sent with the next queued request.
-    pub(super) offset_ns: f64,
-    /// The previous frame's wall clock, µs.
-    pub(super) last_us: u64,
-    /// Frame duration estimate, µs (server: measured; client: the server's).
-    pub(super) est_us: f64,
-    pub(super) frame_count: u32,
-    /// Server frames since the last packet.
-    pub(super) period: u32,
-    /// The server's ready instant as a client last heard it, µs.
-    pub(super) server_ready_us: u64,
-    pub(super) sync_ready: bool,
-    /// A client has seen a packet since start.
-    pub(super) seen: bool,
-    pub(super) clock: ClockRecovery,
+    frame_duration_us: i64,
     /// The socket the caller was last told to have open, and on which interface.
     socket: Option<(SocketRole, Option<Interface>)>,
+    algo: Algo,
 }
 
 impl Layer {
     /// A layer as `init` leaves it: everything zero, mode Off, no socket.
     pub fn new(params: LayerParams, profile: Profile) -> Layer {
+        let algo = match profile {
+            Profile::Compat => Algo::Compat(Compat::new(&params)),
+            Profile::Precision => Algo::Precision(Box::new(Precision::new(params.precision))),
+        };
         Layer {
             params,
             profile,
             available: false,
+            camera: CameraControls::default(),
             interface: None,
             mode: Mode::Off,
             frame_duration_us: 0,
-            offset_ns: 0.0,
-            last_us: 0,
-            est_us: 0.0,
-            frame_count: 0,
-            period: 0,
-            server_ready_us: 0,
-            sync_ready: false,
-            seen: false,
-            clock: ClockRecovery::new(params.clock_recovery),
             socket: None,
+            algo,
         }
     }
 
@@ -225,7 +234,10 @@ impl Layer {
     }
 
     pub fn sync_ready(&self) -> bool {
-        self.sync_ready
+        match &self.algo {
+            Algo::Compat(c) => c.sync_ready,
+            Algo::Precision(p) => p.sync_ready(),
+        }
     }
 
     /// The `SyncInterface` in effect, if any.
@@ -238,9 +250,21 @@ impl Layer {
         self.socket.map(|(r, _)| r)
     }
 
-    /// The wall-clock fit (read-only).
-    pub fn clock_recovery(&self) -> &ClockRecovery {
-        &self.clock
+    /// The reference's wall-clock fit (the compat profile only; the
+    /// precision profile has its own, see [`Layer::wall_clock`]).
+    pub fn clock_recovery(&self) -> Option<&ClockRecovery> {
+        match &self.algo {
+            Algo::Compat(c) => Some(&c.clock),
+            Algo::Precision(_) => None,
+        }
+    }
+
+    /// The wall clock (ns) of a sensor timestamp (ns) under the current fit.
+    pub fn wall_clock(&self, sensor_ts_ns: i64) -> i64 {
+        match &self.algo {
+            Algo::Compat(c) => c.clock.get_output(sensor_ts_ns as u64) as i64,
+            Algo::Precision(p) => p.wall_clock(sensor_ts_ns),
+        }
     }
 
     /// The `FrameDurationLimits` min in use, µs (0 = unknown).
@@ -258,6 +282,7 @@ impl Layer {
     /// controls to add (`None`: sync unavailable, add nothing).
     pub fn controls(&mut self, camera: &CameraControls) -> Option<&'static [ControlInfo]> {
         self.available = camera.sync_adjustment_limits_us.is_some();
+        self.camera = *camera;
         if !self.available {
             tracing::warn!("Sync layer is not supported: SyncAdjustment control is not available");
             return None;
@@ -277,6 +302,9 @@ impl Layer {
                 "camera has no FrameDurationLimits: waiting for the application to set it"
             ),
         }
+        if let Algo::Precision(p) = &mut self.algo {
+            p.set_camera(camera);
+        }
         Some(&ADDED_CONTROLS)
     }
 
@@ -286,8 +314,10 @@ impl Layer {
         if !self.available {
             return HookOutput::default();
         }
-        self.reset();
-        self.clock.add_clock_sample(clock.sample());
+        match &mut self.algo {
+            Algo::Compat(c) => c.start(clock),
+            Algo::Precision(p) => p.start(clock),
+        }
         HookOutput {
             sync_adjustment_us: None,
             socket: self.process_controls(controls),
@@ -301,10 +331,9 @@ impl Layer {
             return HookOutput::default();
         }
         let socket = self.process_controls(controls);
-        let sync_adjustment_us = (self.mode == Mode::Client).then(|| {
-            let us = (self.offset_ns / 1000.0) as i32;
-            self.offset_ns = 0.0;
-            us
+        let sync_adjustment_us = (self.mode == Mode::Client).then(|| match &mut self.algo {
+            Algo::Compat(c) => c.take_adjustment(),
+            Algo::Precision(p) => p.take_adjustment(),
         });
         HookOutput {
             sync_adjustment_us,
@@ -321,19 +350,17 @@ impl Layer {
         packets: &mut dyn PacketSource,
     ) -> FrameOutput {
         let mut out = FrameOutput::default();
-        if completion.cancelled {
-            return out;
-        }
-        let Some(sensor_ts) = completion.sensor_timestamp_ns else {
+        let Some(sensor_ts) = super::compat::sensor_timestamp(completion) else {
             return out;
         };
-        let resets = self.clock.resets();
-        self.clock.add_clock_sample(clock.sample());
-        out.diag.clock_reset = self.clock.resets() != resets;
-        let fwc = self.clock.get_output(sensor_ts as u64);
-        out.frame_wall_clock_ns = Some(fwc as i64);
-        if self.mode != Mode::Off && self.frame_duration_us != 0 {
-            self.process_frame(fwc, packets, &mut out);
+        let ctx = Ctx {
+            params: &self.params,
+            mode: self.mode,
+            frame_duration_us: self.frame_duration_us,
+        };
+        match &mut self.algo {
+            Algo::Compat(c) => c.request_completed(ctx, sensor_ts, clock, packets, &mut out),
+            Algo::Precision(p) => p.request_completed(ctx, sensor_ts, clock, packets, &mut out),
         }
         out
     }
@@ -342,15 +369,6 @@ impl Layer {
     /// what the reference resets).
     pub fn stop(&mut self) -> Option<SocketAction> {
         self.socket.take().map(|_| SocketAction::Close)
-    }
-
-    /// The per-run reset (start, and SyncMode Off).
-    fn reset(&mut self) {
-        self.sync_ready = false;
-        self.frame_count = 0;
-        self.period = 0;
-        self.server_ready_us = 0;
-        self.seen = false;
     }
 
     fn process_controls(&mut self, c: &Controls) -> Option<SocketAction> {
@@ -369,9 +387,12 @@ impl Layer {
         if let Some(v) = c.sync_mode {
             match Mode::from_control(v) {
                 Some(m) => {
+                    let previous = self.mode;
                     self.mode = m;
-                    if m == Mode::Off {
-                        self.reset();
+                    match &mut self.algo {
+                        Algo::Compat(c) if m == Mode::Off => c.reset(),
+                        Algo::Compat(_) => {}
+                        Algo::Precision(p) => p.mode_changed(previous, m),
                     }
                 }
                 None => tracing::warn!(value = v, "invalid SyncMode ignored"),

@@ -5,16 +5,21 @@
 //! - [`clock`]: clock recovery (wall clock from the sensor's clock);
 //! - [`controls`]: the libcamera controls as plain values;
 //! - [`layer`]: the per-camera state machine, hook by hook;
-//! - `frame`: the per-frame arithmetic (server estimate, client correction);
+//! - `compat` + `frame`: the reference's per-camera state and per-frame
+//!   arithmetic (server estimate, client correction), bit for bit;
+//! - [`precision`]: the precision profile (wall-clock fit, timeline filter,
+//!   server grid, actuation probe, client loop, server);
 //! - [`wire`]: the two wire formats of the sync packet;
 //! - [`profile`]: which arithmetic runs (`Compat` = the reference).
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
+mod compat;
 pub mod controls;
 mod frame;
 pub mod layer;
+pub mod precision;
 pub mod profile;
 pub mod wire;
 

@@ -1,9 +1,11 @@
 //! Profiles: which arithmetic the core runs.
 //!
 //! `Compat` is libcamera's C++ sync layer bit for bit, its arithmetic defects
-//! included, so that it reproduces the golden traces. Improvements (frequency
-//! tracking, correct nearest-frame rounding, a sane clock fit) will live in
-//! other variants and be measured against this one on identical inputs.
+//! included, so that it reproduces the golden traces. `Precision` speaks the
+//! same wire protocol and aims at the physical limit (the sensor's line
+//! grid): a phase-and-frequency loop, whole-line requests predicted through
+//! the actuation latency, a sane wall-clock fit (`super::precision`). Both
+//! run on identical inputs in the simulator and the bench, side by side.
 
 /// The arithmetic the core runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -12,15 +14,18 @@ pub enum Profile {
     /// The reference implementation's arithmetic, exactly.
     #[default]
     Compat,
+    /// Frame alignment at the line grid, on the same wire.
+    Precision,
 }
 
 impl Profile {
     /// Every profile, for side-by-side runs.
-    pub const ALL: &'static [Profile] = &[Profile::Compat];
+    pub const ALL: &'static [Profile] = &[Profile::Compat, Profile::Precision];
 
     pub const fn name(self) -> &'static str {
         match self {
             Profile::Compat => "compat",
+            Profile::Precision => "precision",
         }
     }
 

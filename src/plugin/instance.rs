@@ -32,14 +32,14 @@ pub struct SystemClock {
 
 impl SystemClock {
     /// The clocks of `profile`. `Compat` reads CLOCK_BOOTTIME as the
-    /// reference's ClockRecovery does (`spec/defects.md` 12 explains why
-    /// CLOCK_MONOTONIC would be right for V4L2 timestamps).
+    /// reference's ClockRecovery does; `Precision` reads CLOCK_MONOTONIC,
+    /// the clock V4L2 stamps frames with (`spec/defects.md` 12).
     pub fn for_profile(profile: Profile) -> SystemClock {
-        match profile {
-            Profile::Compat => SystemClock {
-                input: nix::time::ClockId::CLOCK_BOOTTIME,
-            },
-        }
+        let input = match profile {
+            Profile::Compat => nix::time::ClockId::CLOCK_BOOTTIME,
+            Profile::Precision => nix::time::ClockId::CLOCK_MONOTONIC,
+        };
+        SystemClock { input }
     }
 }
 

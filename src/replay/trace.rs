@@ -63,6 +63,7 @@ impl Header {
                 min_samples: c.min_samples,
                 error_threshold: c.error_threshold,
             },
+            ..LayerParams::default()
         }
     }
 }

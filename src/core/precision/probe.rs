@@ -1,0 +1,323 @@
+//! Learning how the camera carries out `SyncAdjustment`, from its own frame
+//! timestamps: after how many frames a request lands, the line time (the
+//! sensor can only change a frame by whole lines), and whether it can
+//! shorten a frame as far as asked.
+//!
+//! Nothing of this is in libcamera's controls, and it differs between
+//! sensors, modes and pipelines, so the client measures it once per start,
+//! before it needs it: a ladder of small request pairs, lengthen then
+//! shorten by the same amount (4, 8, … 512 µs), one per frame. Each pair
+//! leaves the phase where it was; each request shows up, some frames later,
+//! as one frame interval that much longer or shorter. Then:
+//!
+//! - **latency**: the lag at which the intervals correlate with the requests;
+//! - **line time**: the sensor rounds a request of `A` to
+//!   `round(A / L)` lines of `L`; the `L` that best explains the lengthening
+//!   responses of every rung (small rungs round to nothing, larger ones to
+//!   1, 2, … lines), refined by least squares on the line counts;
+//! - **shortening limit**: a shortening response well below the request
+//!   (the mode's minimum frame length).
+//!
+//! It takes 16 requests plus the latency: about 30 frames, usually long
+//! before the first packet from a server. The ladder is bounded by the
+//! camera's `SyncAdjustment` limits and an eighth of a frame.
+
+/// The ladder's rungs, µs.
+const RUNGS_US: [i32; 8] = [4, 8, 16, 32, 64, 128, 256, 512];
+/// Requests in the ladder (a lengthening and a shortening per rung).
+pub const REQUESTS: usize = 2 * RUNGS_US.len();
+/// The longest latency searched, frames.
+pub const MAX_DELAY: i64 = 12;
+/// Frames observed from the first request's frame on.
+const WINDOW: usize = REQUESTS + MAX_DELAY as usize + 8;
+
+/// What the probe learned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Learned {
+    /// A request handed out after frame `k` completed changes the length of
+    /// frame `k + delay`.
+    pub delay: i64,
+    /// The sensor's line time, ns.
+    pub line_ns: f64,
+    /// How far a frame can be shortened, ns (None: as far as asked).
+    pub max_shorten_ns: Option<f64>,
+    /// The largest shortening seen carried out, ns.
+    pub shortened_ns: f64,
+    /// Lengthening applied / requested over the ladder.
+    pub gain: f64,
+}
+
+/// Why the probe learned nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProbeError {
+    /// No request had a visible effect on the frame timing.
+    NoResponse,
+    /// Frames went missing in the window.
+    Gaps,
+}
+
+/// The probe of one start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// Requests handed out: (frame completed before, µs).
+    requests: [(i64, i32); REQUESTS],
+    issued: usize,
+    /// Timestamps by frame index from `first`.
+    ts: [Option<i64>; WINDOW],
+    first: i64,
+    /// Frame period before the probe, ns.
+    period: f64,
+    /// Timestamp noise, ns (standard deviation).
+    noise: f64,
+    /// How far a request may lengthen and shorten, µs.
+    limits_us: (i32, i32),
+}
+
+impl Probe {
+    /// A probe for frames of `period` ns with timestamp noise `noise` ns,
+    /// requests lengthening at most `limits_us.0` and shortening at most
+    /// `limits_us.1` µs.
+    pub fn new(period: f64, noise: f64, limits_us: (i32, i32)) -> Probe {
+        Probe {
+            requests: [(0, 0); REQUESTS],
+            issued: 0,
+            ts: [None; WINDOW],
+            first: i64::MAX,
+            period,
+            noise,
+            limits_us: (limits_us.0.max(0), limits_us.1.max(0)),
+        }
+    }
+
+    /// The next request to hand out after frame `last` completed, if the
+    /// ladder is not finished.
+    pub fn next_request(&mut self, last: i64) -> Option<i32> {
+        if self.issued >= REQUESTS {
+            return None;
+        }
+        let rung = RUNGS_US[self.issued / 2];
+        // Lengthen first, then shorten back.
+        let a = if self.issued.is_multiple_of(2) {
+            -rung.min(self.limits_us.0)
+        } else {
+            rung.min(self.limits_us.1)
+        };
+        self.requests[self.issued] = (last, a);
+        if self.issued == 0 {
+            self.first = last;
+        }
+        self.issued += 1;
+        Some(a)
+    }
+
+    /// The requests handed out so far: (frame completed before, µs).
+    pub fn issued(&self) -> &[(i64, i32)] {
+        &self.requests[..self.issued]
+    }
+
+    /// Record frame `index`'s timestamp.
+    pub fn observe(&mut self, index: i64, ts: i64) {
+        if let Some(i) = index.checked_sub(self.first).filter(|&i| i >= 0) {
+            let i = i as usize;
+            if i < WINDOW {
+                self.ts[i] = Some(ts);
+            }
+        }
+    }
+
+    /// Every frame the analysis needs has been seen (or can no longer be).
+    pub fn complete(&self, last: i64) -> bool {
+        self.issued == REQUESTS
+            && last >= self.requests[REQUESTS - 1].0.saturating_add(MAX_DELAY + 1)
+    }
+
+    /// The deviation of interval `j → j+1` from the period, ns.
+    fn deviation(&self, j: i64) -> Option<f64> {
+        let i = usize::try_from(j.checked_sub(self.first)?).ok()?;
+        let (a, b) = (self.ts.get(i).copied()??, self.ts.get(i + 1).copied()??);
+        Some(b.wrapping_sub(a) as f64 - self.period)
+    }
+
+    /// Analyse the responses.
+    pub fn analyse(&self) -> Result<Learned, ProbeError> {
+        // Latency: correlate requests with (negated) interval deviations.
+        let mut best: Option<(i64, f64)> = None;
+        for d in 1..=MAX_DELAY {
+            let mut c = 0.0;
+            let mut seen = 0;
+            for &(k, a) in self.issued() {
+                if let Some(dev) = self.deviation(k.saturating_add(d)) {
+                    c += f64::from(a) * 1000.0 * -dev;
+                    seen += 1;
+                }
+            }
+            if seen * 2 < REQUESTS {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| c > b) {
+                best = Some((d, c));
+            }
+        }
+        let Some((delay, corr)) = best else {
+            return Err(ProbeError::Gaps);
+        };
+        let power: f64 = self
+            .issued()
+            .iter()
+            .map(|&(_, a)| (f64::from(a) * 1000.0).powi(2))
+            .sum();
+        // The responses must stand out of the interval noise.
+        let noise = self.noise * std::f64::consts::SQRT_2;
+        if corr <= 0.0 || corr < 6.0 * noise * power.sqrt() {
+            return Err(ProbeError::NoResponse);
+        }
+        // Applied amounts (ns, positive = shortened).
+        let mut lengthen: [(f64, f64); REQUESTS] = [(0.0, 0.0); REQUESTS];
+        let mut nl = 0;
+        let mut shorten: [(f64, f64); REQUESTS] = [(0.0, 0.0); REQUESTS];
+        let mut ns = 0;
+        for &(k, a) in self.issued() {
+            let Some(dev) = self.deviation(k.saturating_add(delay)) else {
+                continue;
+            };
+            let want = f64::from(a) * 1000.0;
+            if a < 0 {
+                lengthen[nl] = (-want, dev);
+                nl += 1;
+            } else {
+                shorten[ns] = (want, -dev);
+                ns += 1;
+            }
+        }
+        let lengthen = &lengthen[..nl];
+        let line_ns = fit_line(lengthen).ok_or(ProbeError::NoResponse)?;
+        let gain =
+            lengthen.iter().map(|l| l.1).sum::<f64>() / lengthen.iter().map(|l| l.0).sum::<f64>();
+        // Shortening well below what lengthening the same amount gave.
+        let slack = line_ns.max(4.0 * noise);
+        let max_shorten_ns = shorten[..ns]
+            .iter()
+            .filter(|&&(want, got)| got < lines(want, line_ns) * line_ns - slack)
+            .map(|&(_, got)| got.max(0.0))
+            .reduce(f64::min);
+        let shortened_ns = shorten[..ns].iter().map(|s| s.1).fold(0.0, f64::max);
+        Ok(Learned {
+            delay,
+            line_ns,
+            max_shorten_ns,
+            shortened_ns,
+            gain,
+        })
+    }
+}
+
+/// The sensor's rounding: a request of `want` ns on lines of `line` ns is
+/// this many lines (half away from zero).
+pub fn lines(want: f64, line: f64) -> f64 {
+    (want / line).round()
+}
+
+/// The line time (ns) that best explains `(requested, applied)` pairs, or
+/// None if nothing was applied.
+fn fit_line(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.iter().all(|p| p.1 < p.0 / 4.0) {
+        return None;
+    }
+    let cost = |l: f64| -> f64 {
+        pairs
+            .iter()
+            .map(|&(w, g)| (g - lines(w, l) * l).powi(2))
+            .sum()
+    };
+    // A log grid from 1 µs to 1 ms, 0.5 % apart, then the best of it refined.
+    let mut best = (f64::INFINITY, 0.0);
+    let mut l = 1_000.0;
+    while l <= 1_000_000.0 {
+        let c = cost(l);
+        if c < best.0 {
+            best = (c, l);
+        }
+        l *= 1.005;
+    }
+    // Least squares on the line counts of the best candidate.
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(w, g) in pairs {
+        let n = lines(w, best.1);
+        num += n * g;
+        den += n * n;
+    }
+    let line = num / den;
+    (den > 0.0 && line.is_finite() && line >= 500.0).then_some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sensor with `line` ns lines, latency `delay`, optional shortening
+    /// cap, run through the probe.
+    fn run(line: f64, delay: i64, cap: Option<f64>, jitter: i64) -> Result<Learned, ProbeError> {
+        let period = 33_333_000.0;
+        let mut p = Probe::new(
+            period,
+            (jitter as f64 / 12f64.sqrt()).max(300.0),
+            (16_000, 16_000),
+        );
+        let mut applied = vec![0.0; 200];
+        let mut sof = 1e12;
+        let mut rng = 99u64;
+        for k in 0..200i64 {
+            let ts = sof as i64
+                + if jitter > 0 {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    ((rng >> 33) % jitter as u64) as i64
+                } else {
+                    0
+                };
+            p.observe(k, ts / 1000 * 1000);
+            if p.complete(k) {
+                return p.analyse();
+            }
+            if k >= 10
+                && let Some(a) = p.next_request(k)
+            {
+                let mut x = lines(f64::from(a) * 1000.0, line) * line;
+                if let Some(c) = cap {
+                    x = x.min(c);
+                }
+                applied[(k + delay) as usize] = x;
+            }
+            sof += period - applied[k as usize];
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn learns_latency_and_line_time() {
+        for (line, delay) in [(18_900.0, 4), (15_259.0, 2), (29_278.0, 6), (7_000.0, 3)] {
+            let l = run(line, delay, None, 0).unwrap();
+            assert_eq!(l.delay, delay);
+            assert!((l.line_ns - line).abs() < 150.0, "{line}: {l:?}");
+            assert_eq!(l.max_shorten_ns, None);
+        }
+    }
+
+    #[test]
+    fn with_jitter() {
+        let l = run(18_900.0, 4, None, 10_000).unwrap();
+        assert_eq!(l.delay, 4);
+        assert!((l.line_ns - 18_900.0).abs() < 1_000.0, "{l:?}");
+    }
+
+    #[test]
+    fn a_mode_that_cannot_shorten_much() {
+        let l = run(20_000.0, 4, Some(100_000.0), 0).unwrap();
+        let cap = l.max_shorten_ns.unwrap();
+        assert!((cap - 100_000.0).abs() < 2_000.0, "{l:?}");
+    }
+
+    #[test]
+    fn no_response_is_reported() {
+        assert_eq!(run(1e9, 4, None, 0), Err(ProbeError::NoResponse));
+    }
+}
