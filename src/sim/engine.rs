@@ -33,6 +33,8 @@ pub struct FrameRecord {
     pub sync_ready: Option<bool>,
     /// The client's correction computed on this frame, µs.
     pub correction_us: Option<i32>,
+    /// Packets the layer read on this frame's completion.
+    pub packets: u32,
 }
 
 /// What one camera did during a run.
@@ -47,17 +49,66 @@ pub struct CameraTrace {
     pub packets_read: u64,
     /// Datagrams that reached the host while the camera had no receiver.
     pub packets_undeliverable: u64,
+    /// The largest |SyncAdjustment| the layer wrote, µs.
+    pub max_adjustment_us: u32,
+}
+
+/// Which profile the server and the clients run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rig {
+    pub server: Profile,
+    pub client: Profile,
+}
+
+impl Rig {
+    /// Every camera on `p`.
+    pub const fn uniform(p: Profile) -> Rig {
+        Rig {
+            server: p,
+            client: p,
+        }
+    }
+
+    /// `precision`, or `precision client / compat server` for a mixed rig.
+    pub fn name(&self) -> String {
+        if self.server == self.client {
+            self.client.name().to_string()
+        } else {
+            format!(
+                "{} client / {} server",
+                self.client.name(),
+                self.server.name()
+            )
+        }
+    }
 }
 
 /// The result of simulating one profile.
 #[derive(Debug, Clone)]
 pub struct ProfileRun {
-    pub profile: Profile,
+    pub rig: Rig,
     pub cameras: Vec<CameraTrace>,
     /// Streaming spans of the server, true ns (start of first frame, start of last frame).
     pub server_runs: Vec<(i64, i64)>,
     /// When the run ended, true ns.
     pub end_ns: i64,
+    /// The hosts' clocks as the run began, and the wall-clock steps made
+    /// during it: (true ns, host, step ns).
+    pub hosts: Vec<HostClock>,
+    pub wall_steps: Vec<(i64, usize, i64)>,
+}
+
+impl ProfileRun {
+    /// The residual error of `host`'s wall clock at true time `t`, ns.
+    pub fn wall_error(&self, host: usize, t: i64) -> i64 {
+        let stepped: i64 = self
+            .wall_steps
+            .iter()
+            .filter(|&&(at, h, _)| h == host && at <= t)
+            .map(|s| s.2)
+            .sum();
+        self.hosts.get(host).map_or(0, |h| h.wall_error(t)) + stepped
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,6 +158,7 @@ struct Camera {
     noise: Rng,
     drops: Rng,
     startup: Rng,
+    jitter: Rng,
 }
 
 /// A clock sample computed from the host model at the hook's call time.
@@ -144,10 +196,16 @@ struct Engine<'s> {
     server_runs: Vec<(i64, i64)>,
     end_ns: Option<i64>,
     now: i64,
+    wall_steps: Vec<(i64, usize, i64)>,
 }
 
-/// Simulate `sc` with the core running `profile`.
+/// Simulate `sc` with the core running `profile` on every camera.
 pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
+    run_rig(sc, Rig::uniform(profile))
+}
+
+/// Simulate `sc` with the server and the clients on the profiles of `rig`.
+pub fn run_rig(sc: &Scenario, rig: Rig) -> ProfileRun {
     let p = &sc.params;
     let seed = p.seed;
     let ncams = sc.cameras.len();
@@ -156,6 +214,10 @@ pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
         .iter()
         .map(|c| {
             let s = |what: &str| Rng::stream(seed, &format!("{what}/{}", c.name));
+            let profile = match c.role {
+                Role::Server => rig.server,
+                Role::Client => rig.client,
+            };
             Camera {
                 layer: Layer::new(p.layer_params(), profile),
                 sensor: None,
@@ -169,6 +231,7 @@ pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
                 noise: s("noise"),
                 drops: s("drops"),
                 startup: s("startup"),
+                jitter: s("jitter"),
             }
         })
         .collect();
@@ -190,12 +253,16 @@ pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
         server_runs: Vec::new(),
         end_ns: None,
         now: 0,
+        wall_steps: Vec::new(),
     };
     let fd = i64::from(p.frame_duration_us);
     for (i, c) in sc.cameras.iter().enumerate() {
+        // The camera's supported range: its mode's shortest frame (the
+        // half-frame clamp when the scenario sets no mode limit) to 1 s.
+        let mode_min = p.mode_min_frame_us.map_or(fd / 2, i64::from);
         let controls = CameraControls {
             sync_adjustment_limits_us: Some([-(fd / 2) as i32, (fd / 2) as i32]),
-            frame_duration_limits_us: Some([fd, fd]),
+            frame_duration_limits_us: Some([mode_min, 1_000_000]),
         };
         e.cams[i].layer.controls(&controls);
         e.push(c.start_ns, EvKind::Start { cam: i });
@@ -217,8 +284,10 @@ pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
         c.adjustments_applied = c.frames.iter().filter(|f| f.adj_us != 0).count() as u64;
     }
     ProfileRun {
-        profile,
+        rig,
         server_runs: e.server_runs,
+        hosts: sc.hosts.clone(),
+        wall_steps: e.wall_steps,
         cameras,
         end_ns,
     }
@@ -296,6 +365,7 @@ impl Engine<'_> {
         if let Some(a) = out.sync_adjustment_us {
             if a != 0 {
                 c.trace.adjustments_requested += 1;
+                c.trace.max_adjustment_us = c.trace.max_adjustment_us.max(a.unsigned_abs());
             }
             if let Some(s) = c.sensor.as_mut() {
                 s.request_adjustment(tq, a);
@@ -352,6 +422,7 @@ impl Engine<'_> {
             && run == 0
         {
             self.hosts[spec.host].wall_offset_ns += step;
+            self.wall_steps.push((f.sof_ns, spec.host, step));
         }
         let dropped = c.drops.chance_ppm(p.frame_drop_ppm);
         let latency = c
@@ -369,10 +440,12 @@ impl Engine<'_> {
             dropped,
             sync_ready: None,
             correction_us: None,
+            packets: 0,
         });
         if !dropped {
             c.last_completion = tc;
-            let sensor_ts = self.hosts[spec.host].sensor_timestamp(f.sof_ns);
+            let jitter = c.jitter.range_u64(0, u64::from(p.jitter_us) * 1000) as i64;
+            let sensor_ts = self.hosts[spec.host].sensor_timestamp_jittered(f.sof_ns, jitter);
             self.push(
                 tc,
                 EvKind::Complete {
@@ -417,10 +490,12 @@ impl Engine<'_> {
         let out = c
             .layer
             .request_completed(&completion, &mut clock, &mut inbox);
-        c.trace.packets_read += inbox.read;
+        let inbox_read = inbox.read;
+        c.trace.packets_read += inbox_read;
         let rec = &mut c.trace.frames[record];
         rec.sync_ready = out.sync_ready;
         rec.correction_us = out.diag.correction_us;
+        rec.packets = inbox_read as u32;
         let frame = rec.frame;
         if let Some(pkt) = out.tx {
             c.trace.packets_sent += 1;

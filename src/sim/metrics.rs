@@ -55,6 +55,8 @@ impl ErrorStats {
 pub struct Reference {
     /// Start of every reference frame, ns.
     pub sofs: Vec<i64>,
+    /// Whether the reference reported each frame SyncReady.
+    pub ready: Vec<bool>,
     /// Streaming spans `[first SOF − ½ frame, last SOF + ½ frame]`.
     pub spans: Vec<(i64, i64)>,
 }
@@ -63,16 +65,29 @@ impl Reference {
     /// `t` minus the nearest reference SOF, or `None` if `t` is outside every
     /// streaming span.
     pub fn error(&self, t: i64) -> Option<i64> {
+        self.nearest(t).map(|(e, _)| e)
+    }
+
+    /// `t` minus the nearest reference SOF and whether that frame was
+    /// reported ready, or `None` if `t` is outside every streaming span.
+    pub fn nearest(&self, t: i64) -> Option<(i64, bool)> {
         if !self.spans.iter().any(|&(a, b)| a <= t && t <= b) {
             return None;
         }
         let i = self.sofs.partition_point(|&s| s < t);
-        let after = self.sofs.get(i).map(|&s| t - s);
-        let before = i.checked_sub(1).map(|j| t - self.sofs[j]);
-        match (before, after) {
-            (Some(b), Some(a)) => Some(if b.abs() <= a.abs() { b } else { a }),
-            (b, a) => b.or(a),
-        }
+        let after = self.sofs.get(i).map(|&s| (t - s, i));
+        let before = i.checked_sub(1).map(|j| (t - self.sofs[j], j));
+        let (e, j) = match (before, after) {
+            (Some(b), Some(a)) => {
+                if b.0.abs() <= a.0.abs() {
+                    b
+                } else {
+                    a
+                }
+            }
+            (b, a) => b.or(a)?,
+        };
+        Some((e, self.ready.get(j).copied().unwrap_or(false)))
     }
 }
 
@@ -96,8 +111,11 @@ mod tests {
     fn error_against_the_nearest_reference_frame() {
         let r = Reference {
             sofs: vec![0, 100, 200],
+            ready: vec![false, true, true],
             spans: vec![(-50, 250)],
         };
+        assert_eq!(r.nearest(30), Some((30, false)));
+        assert_eq!(r.nearest(70), Some((-30, true)));
         assert_eq!(r.error(10), Some(10));
         assert_eq!(r.error(160), Some(-40));
         assert_eq!(r.error(240), Some(40));

@@ -25,7 +25,7 @@ pub mod sensor;
 
 use serde::Serialize;
 
-pub use engine::{CameraTrace, FrameRecord, ProfileRun};
+pub use engine::{CameraTrace, FrameRecord, ProfileRun, Rig};
 pub use metrics::{ErrorStats, Reference};
 pub use scenario::{
     CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, limits,
@@ -45,14 +45,46 @@ pub struct ClientMetrics {
     /// First frame of the final stretch in which |phase error| stayed below
     /// one line time, if that stretch lasts at least one sync period.
     pub frames_to_lock: Option<u64>,
+    /// Frames from the first packet the client read to the first lasting
+    /// lock (a sync period of frames within one line, wall-corrected).
+    pub lock_after_first_packet: Option<u64>,
+    /// Packets the client had read when that lock began.
+    pub packets_to_lock: Option<u64>,
+    /// After the scenario's fault (a server restart, a wall-clock step):
+    /// frames from the fault to the first lasting lock (0: lock never
+    /// lost), and the packets read in between.
+    pub frames_to_relock: Option<u64>,
+    pub packets_to_relock: Option<u64>,
     /// Non-zero SyncAdjustments the layer issued.
     pub adjustments_issued: u64,
     pub adjustments_applied: u64,
+    /// The largest SyncAdjustment issued, µs (absolute).
+    pub max_adjustment_us: u32,
     pub packets_read: u64,
-    /// Phase error of every frame from the first SyncReady frame on.
+    /// Phase error of every frame from the client's first SyncReady frame
+    /// on, against server frames the server reported SyncReady.
     pub alignment: ErrorStats,
-    /// Frames after ready outside the server's streaming spans (not measured).
+    /// Frames the client reported SyncReady while |wall-corrected phase
+    /// error| exceeded one of its line times (measured frames only).
+    pub ready_out_of_tolerance: usize,
+    /// Phase error of every frame from the first SyncReady frame on while
+    /// the server streams, whether or not the server was ready (shows the
+    /// transient after a server restart).
+    pub alignment_all: ErrorStats,
+    /// Frames after ready not in `alignment` (server not streaming, or not
+    /// ready).
     pub excluded: usize,
+    /// The residual wall-clock error of the server's host minus this
+    /// client's, µs (mean over the measured frames): aligned on the wall
+    /// clock, the client's frames start this much off in true time, and
+    /// nothing on the wire can remove it.
+    pub wall_offset_vs_server_us: f64,
+    /// Phase error with that wall-clock difference taken out, frame by
+    /// frame: the alignment in wall-clock time.
+    pub alignment_wall: ErrorStats,
+    /// How far |phase error| exceeds that frame's |wall-clock difference|
+    /// (0 when within it): what the sync layer adds on top of the clocks.
+    pub beyond_wall: ErrorStats,
 }
 
 /// The server's results of one profile.
@@ -73,15 +105,17 @@ pub struct Overall {
     pub frames_to_lock_max: Option<u64>,
     pub adjustments_issued: u64,
     pub alignment: ErrorStats,
+    pub alignment_wall: ErrorStats,
 }
 
 /// One phase-error sample for plots: (true time s, client, error µs).
 pub type Sample = (f64, usize, f64);
 
-/// The results of one profile.
+/// The results of one profile (or mixed rig).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProfileReport {
-    pub profile: &'static str,
+    /// The profile, or `<client> client / <server> server` for a mixed rig.
+    pub profile: String,
     pub server: ServerMetrics,
     pub clients: Vec<ClientMetrics>,
     pub overall: Overall,
@@ -120,10 +154,17 @@ pub fn simulate(params: &ScenarioParams) -> SimReport {
 
 /// Simulate a scenario once per given profile, on identical inputs.
 pub fn simulate_profiles(params: &ScenarioParams, profiles: &[Profile]) -> SimReport {
+    let rigs: Vec<Rig> = profiles.iter().map(|&p| Rig::uniform(p)).collect();
+    simulate_rigs(params, &rigs)
+}
+
+/// Simulate a scenario once per rig (server and client profiles), on
+/// identical inputs.
+pub fn simulate_rigs(params: &ScenarioParams, rigs: &[Rig]) -> SimReport {
     let sc = params.build();
-    let profiles = profiles
+    let profiles = rigs
         .iter()
-        .map(|&p| report(&sc, &engine::run(&sc, p)))
+        .map(|&r| report(&sc, &engine::run_rig(&sc, r)))
         .collect();
     SimReport {
         schema_version: SCHEMA_VERSION,
@@ -145,20 +186,35 @@ pub fn as_string<T: std::fmt::Display, S: serde::Serializer>(
     s.collect_str(v)
 }
 
+fn server_index(sc: &Scenario) -> usize {
+    sc.cameras
+        .iter()
+        .position(|c| c.role == Role::Server)
+        .unwrap_or(0)
+}
+
 /// The server's frames as a reference for phase errors.
 pub fn server_reference(sc: &Scenario, run: &ProfileRun) -> Reference {
     let half = i64::from(sc.params.frame_duration_us) * 500;
-    let server = sc
-        .cameras
+    let frames = &run.cameras[server_index(sc)].frames;
+    // A frame without metadata (dropped, or completed after the end) keeps
+    // the state its run last reported.
+    let mut last = (u32::MAX, false);
+    let ready = frames
         .iter()
-        .position(|c| c.role == Role::Server)
-        .unwrap_or(0);
+        .map(|f| {
+            if f.run != last.0 {
+                last = (f.run, false);
+            }
+            if let Some(r) = f.sync_ready {
+                last.1 = r;
+            }
+            last.1
+        })
+        .collect();
     Reference {
-        sofs: run.cameras[server]
-            .frames
-            .iter()
-            .map(|f| f.true_sof_ns)
-            .collect(),
+        sofs: frames.iter().map(|f| f.true_sof_ns).collect(),
+        ready,
         spans: run
             .server_runs
             .iter()
@@ -175,68 +231,174 @@ fn lock_frame(errors: &[(u64, i64)], limit_ns: i64, min_len: usize) -> Option<u6
     (errors.len() - start >= min_len.max(1)).then(|| errors[start].0)
 }
 
-fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
-    let reference = server_reference(sc, run);
-    let server_idx = sc
+/// The first frame of a stretch of at least `min_len` measured frames below
+/// `limit_ns`.
+fn first_lock(errors: &[(u64, i64)], limit_ns: i64, min_len: usize) -> Option<u64> {
+    let mut run = 0;
+    for (i, &(_, e)) in errors.iter().enumerate() {
+        run = if e.abs() < limit_ns { run + 1 } else { 0 };
+        if run >= min_len.max(1) {
+            return Some(errors[i + 1 - run].0);
+        }
+    }
+    None
+}
+
+/// The true time of the scenario's fault, if it has one: the server's
+/// second run starting, or the stepped wall clock.
+fn fault_ns(sc: &Scenario, run: &ProfileRun) -> Option<i64> {
+    if let Some(&(start, _)) = run.server_runs.get(1) {
+        return Some(start);
+    }
+    let (i, spec) = sc
         .cameras
         .iter()
-        .position(|c| c.role == Role::Server)
-        .unwrap_or(0);
+        .enumerate()
+        .find(|(_, c)| c.wall_step.is_some())?;
+    let (frame, _) = spec.wall_step?;
+    run.cameras[i]
+        .frames
+        .iter()
+        .find(|f| f.run == 0 && f.frame == frame)
+        .map(|f| f.true_sof_ns)
+}
+
+/// One client's frames against the server, for the metrics.
+struct Measured {
+    /// (record index, true SOF, error ns, server frame ready).
+    frames: Vec<(usize, i64, i64, bool)>,
+}
+
+fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
+    let reference = server_reference(sc, run);
+    let server_idx = server_index(sc);
     let first_ready = |t: &CameraTrace| t.frames.iter().position(|f| f.sync_ready == Some(true));
     let st = &run.cameras[server_idx];
+    let server_host = sc.cameras[server_idx].host;
     let server = ServerMetrics {
         camera: sc.cameras[server_idx].name.clone(),
         frames_to_ready: first_ready(st).map(|i| st.frames[i].frame),
         packets_sent: st.packets_sent,
     };
+    let fault = fault_ns(sc, run);
     let mut clients = Vec::new();
     let mut pooled = Vec::new();
+    let mut pooled_wall = Vec::new();
     let mut series = Vec::new();
     for (i, (spec, t)) in sc.cameras.iter().zip(&run.cameras).enumerate() {
         if spec.role != Role::Client {
             continue;
         }
+        let line = spec.sensor.line_ns as i64;
         let ready = first_ready(t);
-        let measured: Vec<(usize, u64, Option<i64>)> = t
+        let m = Measured {
+            frames: t
+                .frames
+                .iter()
+                .enumerate()
+                .filter_map(|(j, f)| {
+                    let (e, r) = reference.nearest(f.true_sof_ns)?;
+                    Some((j, f.true_sof_ns, e, r))
+                })
+                .collect(),
+        };
+        // Packets read up to (and including) each record.
+        let mut read = Vec::with_capacity(t.frames.len());
+        let mut n = 0u64;
+        for f in &t.frames {
+            n += u64::from(f.packets);
+            read.push(n);
+        }
+        // Aligned on the wall clock, a client's frames start this far from
+        // the server's in true time: the server's wall error minus its own.
+        let wall_diff =
+            |sof: i64| -> i64 { run.wall_error(server_host, sof) - run.wall_error(spec.host, sof) };
+        let r0 = ready.unwrap_or(t.frames.len());
+        let after: Vec<&(usize, i64, i64, bool)> = m.frames.iter().filter(|f| f.0 >= r0).collect();
+        let measured: Vec<&&(usize, i64, i64, bool)> = after.iter().filter(|f| f.3).collect();
+        let errors: Vec<i64> = measured.iter().map(|f| f.2).collect();
+        let wall_errors: Vec<i64> = measured.iter().map(|f| f.2 - wall_diff(f.1)).collect();
+        let beyond: Vec<i64> = measured
+            .iter()
+            .map(|f| (f.2.abs() - wall_diff(f.1).abs()).max(0))
+            .collect();
+        let mean_wall_diff = if measured.is_empty() {
+            0.0
+        } else {
+            measured.iter().map(|f| wall_diff(f.1) as f64).sum::<f64>()
+                / measured.len() as f64
+                / 1000.0
+        };
+        for f in &measured {
+            series.push((f.1 as f64 / 1e9, i, f.2 as f64 / 1000.0));
+        }
+        let out_of_tolerance = measured
+            .iter()
+            .filter(|f| {
+                t.frames[f.0].sync_ready == Some(true) && (f.2 - wall_diff(f.1)).abs() > line
+            })
+            .count();
+        let excluded = if ready.is_some() {
+            t.frames.len() - r0 - measured.len()
+        } else {
+            0
+        };
+        pooled.extend_from_slice(&errors);
+        pooled_wall.extend_from_slice(&wall_errors);
+        // Lock, as before: the final stretch below one line (true error).
+        let min_len = sc.params.sync_period as usize;
+        let all: Vec<(u64, i64)> = m.frames.iter().map(|&(j, _, e, _)| (j as u64, e)).collect();
+        let lock = lock_frame(&all, line, min_len).map(|j| t.frames[j as usize].frame);
+        // Lock and relock as the targets count them: the first stretch of at
+        // least a sync period below one line (wall-corrected error) from the
+        // first packet, and from the fault.
+        let corrected: Vec<(usize, i64, i64)> = m
             .frames
             .iter()
-            .enumerate()
-            .map(|(j, f)| (j, f.frame, reference.error(f.true_sof_ns)))
+            .map(|&(j, sof, e, _)| (j, sof, e - wall_diff(sof)))
             .collect();
-        let all: Vec<(u64, i64)> = measured
-            .iter()
-            .filter_map(|&(_, k, e)| Some((k, e?)))
-            .collect();
-        for f in &t.frames[ready.unwrap_or(t.frames.len())..] {
-            if let Some(e) = reference.error(f.true_sof_ns) {
-                series.push((f.true_sof_ns as f64 / 1e9, i, e as f64 / 1000.0));
-            }
-        }
-        let (after, excluded) = match ready {
-            Some(r) => {
-                let after: Vec<i64> = measured[r..].iter().filter_map(|m| m.2).collect();
-                let excluded = measured.len() - r - after.len();
-                (after, excluded)
-            }
-            None => (Vec::new(), 0),
+        let lock_from = |from: usize| -> Option<usize> {
+            let errs: Vec<(u64, i64)> = corrected
+                .iter()
+                .filter(|f| f.0 >= from)
+                .map(|&(j, _, e)| (j as u64, e))
+                .collect();
+            first_lock(&errs, line, min_len).map(|j| j as usize)
         };
-        pooled.extend_from_slice(&after);
+        let packets_between =
+            |from: usize, to: usize| read[to] - if from > 0 { read[from - 1] } else { 0 };
+        let first_packet = read.iter().position(|&n| n > 0);
+        let first_lock_at = first_packet.and_then(lock_from);
+        let lock_after_first_packet = first_packet.zip(first_lock_at).map(|(p, l)| (l - p) as u64);
+        let packets_to_lock = first_lock_at.map(|l| read[l]);
+        let fault_frame = fault.and_then(|at| t.frames.iter().position(|f| f.true_sof_ns >= at));
+        let relock_at = fault_frame.and_then(lock_from);
+        let frames_to_relock = fault_frame.zip(relock_at).map(|(f, l)| (l - f) as u64);
+        let packets_to_relock = fault_frame
+            .zip(relock_at)
+            .map(|(f, l)| packets_between(f, l));
         clients.push(ClientMetrics {
             camera: spec.name.clone(),
             host: spec.host,
             line_ns: spec.sensor.line_ns,
             frame_lines: spec.sensor.frame_lines,
             frames_to_ready: ready.map(|r| t.frames[r].frame),
-            frames_to_lock: lock_frame(
-                &all,
-                spec.sensor.line_ns as i64,
-                sc.params.sync_period as usize,
-            ),
+            frames_to_lock: lock,
+            lock_after_first_packet,
+            packets_to_lock,
+            frames_to_relock,
+            packets_to_relock,
             adjustments_issued: t.adjustments_requested,
             adjustments_applied: t.adjustments_applied,
+            max_adjustment_us: t.max_adjustment_us,
             packets_read: t.packets_read,
-            alignment: ErrorStats::of(&after),
+            alignment: ErrorStats::of(&errors),
+            ready_out_of_tolerance: out_of_tolerance,
+            alignment_all: ErrorStats::of(&after.iter().map(|f| f.2).collect::<Vec<_>>()),
             excluded,
+            wall_offset_vs_server_us: (mean_wall_diff * 1000.0).round() / 1000.0,
+            alignment_wall: ErrorStats::of(&wall_errors),
+            beyond_wall: ErrorStats::of(&beyond),
         });
     }
     let all_ready = clients.iter().all(|c| c.frames_to_ready.is_some());
@@ -254,9 +416,10 @@ fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
         frames_to_lock_max: max_of(|c| c.frames_to_lock),
         adjustments_issued: clients.iter().map(|c| c.adjustments_issued).sum(),
         alignment: ErrorStats::of(&pooled),
+        alignment_wall: ErrorStats::of(&pooled_wall),
     };
     ProfileReport {
-        profile: run.profile.name(),
+        profile: run.rig.name(),
         server,
         clients,
         overall,
@@ -267,6 +430,14 @@ fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_lock_is_the_first_long_enough_stretch() {
+        let e = [(0, 900), (1, 5), (2, 900), (3, 4), (4, 3), (5, 900)];
+        assert_eq!(first_lock(&e, 10, 2), Some(3));
+        assert_eq!(first_lock(&e, 10, 1), Some(1));
+        assert_eq!(first_lock(&e, 10, 3), None);
+    }
 
     #[test]
     fn lock_needs_a_final_stretch_below_the_limit() {

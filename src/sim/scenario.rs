@@ -60,6 +60,14 @@ pub struct ScenarioParams {
     pub sensor_ppm: (f64, f64),
     /// Host boot clock rate error vs. its wall clock, ppm [lo, hi], random sign.
     pub sys_ppm: (f64, f64),
+    /// NTP slewing of each host's wall clock: a triangle wave of slope
+    /// ±this (ppm) ...
+    pub wall_slew_ppm: f64,
+    /// ... and this period, ms (random phase per host).
+    pub wall_slew_period_ms: u64,
+    /// Start-of-frame timestamp jitter: each `SensorTimestamp` is late by a
+    /// uniform draw in [0, this] µs.
+    pub jitter_us: u32,
     pub line_ns: LineTimes,
     /// When the server starts, ms.
     pub server_start_ms: u64,
@@ -178,6 +186,9 @@ impl ScenarioParams {
             wall_noise_ns: 1_000,
             sensor_ppm: (0.0, 0.0),
             sys_ppm: (0.0, 0.0),
+            wall_slew_ppm: 0.0,
+            wall_slew_period_ms: 20_000,
+            jitter_us: 0,
             line_ns: LineTimes::Range(15_000, 30_000),
             server_start_ms: 3_000,
             client_lead_ms: (1_000, 2_000),
@@ -605,12 +616,23 @@ impl ScenarioParams {
         let hosts: Vec<HostClock> = (0..nhosts)
             .map(|_| {
                 let wmax = i64::from(self.wall_offset_max_us) * 1000;
-                HostClock {
+                let mut h = HostClock {
                     boot_offset_ns: rng.range_i64(100_000_000_000, 20_000_000_000_000),
                     sys_ppb: ppb(&mut rng, self.sys_ppm),
                     wall_offset_ns: rng.range_i64(-wmax, wmax),
                     wall_epoch_ns: WALL_EPOCH_NS,
+                    slew_ppb: 0,
+                    slew_period_ns: 0,
+                    slew_phase_ns: 0,
+                };
+                if self.wall_slew_ppm > 0.0 && self.wall_slew_period_ms > 0 {
+                    // Drawn from its own stream: the other draws stay as they were.
+                    let mut slew = Rng::stream(self.seed, &format!("slew/{}", h.boot_offset_ns));
+                    h.slew_ppb = (self.wall_slew_ppm * 1000.0).round() as i64;
+                    h.slew_period_ns = self.wall_slew_period_ms as i64 * 1_000_000;
+                    h.slew_phase_ns = slew.range_i64(0, h.slew_period_ns);
                 }
+                h
             })
             .collect();
         let frame_ns = u64::from(self.frame_duration_us) * 1000;

@@ -179,6 +179,13 @@ pub struct HostClock {
     pub wall_offset_ns: i64,
     /// The wall clock at true time 0 (without offset), ns since the epoch.
     pub wall_epoch_ns: i64,
+    /// NTP slewing: the wall offset also follows a triangle wave whose
+    /// slope is ±this (ppb) ...
+    pub slew_ppb: i64,
+    /// ... with this period, ns (0: no slewing) ...
+    pub slew_period_ns: i64,
+    /// ... and this phase, ns.
+    pub slew_phase_ns: i64,
 }
 
 /// 2026-01-01T00:00:00Z, ns since the epoch.
@@ -194,13 +201,35 @@ impl HostClock {
 
     /// CLOCK_REALTIME at true time `t`, plus a read noise.
     pub fn wall(&self, t: i64, noise_ns: i64) -> i64 {
-        self.wall_epoch_ns + t + self.wall_offset_ns + noise_ns
+        self.wall_epoch_ns + t + self.wall_error(t) + noise_ns
+    }
+
+    /// The wall clock's error at true time `t` (its offset plus the slew), ns.
+    pub fn wall_error(&self, t: i64) -> i64 {
+        self.wall_offset_ns + self.slew(t)
+    }
+
+    /// The slewing part of the wall offset at true time `t`, ns: a triangle
+    /// from 0 up to `slew_ppb · period / 2` and back.
+    fn slew(&self, t: i64) -> i64 {
+        if self.slew_period_ns <= 0 || self.slew_ppb == 0 {
+            return 0;
+        }
+        let p = i128::from(self.slew_period_ns);
+        let x = (i128::from(t) + i128::from(self.slew_phase_ns)).rem_euclid(p);
+        let up = p / 2 - (x - p / 2).abs();
+        (up * i128::from(self.slew_ppb) / 1_000_000_000) as i64
     }
 
     /// The `SensorTimestamp` of a frame starting at true time `sof`: the boot
     /// clock at µs resolution (V4L2).
     pub fn sensor_timestamp(&self, sof: i64) -> i64 {
         self.boot(sof).div_euclid(1000) * 1000
+    }
+
+    /// The same, stamped `jitter_ns` late (interrupt latency).
+    pub fn sensor_timestamp_jittered(&self, sof: i64, jitter_ns: i64) -> i64 {
+        self.sensor_timestamp(sof + jitter_ns)
     }
 }
 
@@ -268,10 +297,31 @@ mod tests {
             sys_ppb: -1_000,
             wall_offset_ns: 7,
             wall_epoch_ns: WALL_EPOCH_NS,
+            slew_ppb: 0,
+            slew_period_ns: 0,
+            slew_phase_ns: 0,
         };
         assert_eq!(h.boot(1_000_000_000), 100 + 1_000_000_000 - 1_000);
         assert_eq!(h.boot(1), 100); // floor of -0.000001
         assert_eq!(h.wall(5, -2), WALL_EPOCH_NS + 10);
         assert_eq!(h.sensor_timestamp(1_999), 2_000); // boot 2098 ns -> 2 µs
+    }
+
+    #[test]
+    fn slewing_is_a_triangle_of_the_given_slope() {
+        let h = HostClock {
+            boot_offset_ns: 0,
+            sys_ppb: 0,
+            wall_offset_ns: 0,
+            wall_epoch_ns: 0,
+            slew_ppb: 100_000, // 100 ppm
+            slew_period_ns: 20_000_000_000,
+            slew_phase_ns: 0,
+        };
+        assert_eq!(h.wall_error(0), 0);
+        assert_eq!(h.wall_error(1_000_000_000), 100_000);
+        assert_eq!(h.wall_error(10_000_000_000), 1_000_000);
+        assert_eq!(h.wall_error(19_000_000_000), 100_000);
+        assert_eq!(h.wall_error(20_000_000_000), 0);
     }
 }
