@@ -299,9 +299,11 @@ fn demo(args: &Args) -> Result<Report, String> {
             let lead = setup.range_i64(0, 900_000_000);
             let mode = if i == 0 { Mode::Server } else { Mode::Client };
             let mut layer = Layer::new(layer_params, args.profile);
+            // As the simulator's cameras: the mode's range, down to the
+            // half-frame clamp (the application fixes the rate at start).
             layer.controls(&CameraControls {
                 sync_adjustment_limits_us: Some([-(frame_us / 2) as i32, (frame_us / 2) as i32]),
-                frame_duration_limits_us: Some([frame_us, frame_us]),
+                frame_duration_limits_us: Some([frame_us / 2, 1_000_000]),
             });
             Cam {
                 name: format!("cam{i}"),

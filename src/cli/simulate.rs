@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use camsync::sim::{self, LineTimes, PRESETS, ScenarioParams, SimReport, limits as l};
+use camsync::core::Profile;
+use camsync::sim::{self, LineTimes, PRESETS, Rig, ScenarioParams, SimReport, limits as l};
 
 use crate::args::{self, num, span};
 use crate::exit::{self, Failure, Outcome};
@@ -17,10 +18,15 @@ use crate::table::Table;
 /// inputs; the metrics are printed side by side, one column per profile.
 ///
 /// Phase error = a client's true start of frame minus the nearest server true
-/// start of frame, for every client frame from its first SyncReady frame on
-/// (frames while the server is not streaming are excluded); percentiles are
-/// nearest-rank of |error|. Frames to lock = first frame of the final stretch
-/// with |error| below one line time, if it lasts at least one sync period.
+/// start of frame, for every client frame from its first SyncReady frame on,
+/// against server frames the server reported SyncReady (after a server
+/// restart, its new run counts from its new ready frame); percentiles are
+/// nearest-rank of |error|. Across hosts this includes the difference of
+/// the hosts' wall-clock errors (|Δwall|), which nothing on the wire can
+/// remove; "wall-corrected" takes it out frame by frame. Frames to lock =
+/// first frame of the final stretch with |error| below one line time, if it
+/// lasts at least one sync period; relock = the same after the scenario's
+/// fault (server restart, wall-clock step), counted from the fault.
 ///
 /// Scenarios: basic, drift, mixed_sensors, loss, drops, late_client,
 /// server_restart, wallclock_step, near_max_fps. Every parameter can be
@@ -39,6 +45,13 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Profiles to run side by side, one column each (default: every profile).
+    #[arg(long, value_parser = args::profile(), value_delimiter = ',')]
+    profile: Vec<Profile>,
+    /// Run the server on this profile in every column (a mixed rig: e.g.
+    /// precision clients behind a compat server).
+    #[arg(long, value_parser = args::profile())]
+    server_profile: Option<Profile>,
     /// Write an SVG plot of phase error over time (checked before the run).
     #[arg(long, value_name = "FILE.svg", value_parser = args::writable_file)]
     plot: Option<PathBuf>,
@@ -91,6 +104,17 @@ pub struct Args {
     /// Boot clock rate error vs. the wall clock, ppm (random sign), each in 0..=1000.
     #[arg(long, value_name = "LO..HI", allow_hyphen_values = true, value_parser = span(l::CLOCK_PPM))]
     sys_ppm: Option<(f64, f64)>,
+    /// NTP slewing: each host's wall clock also moves in a triangle wave of
+    /// this slope, ppm, 0..=1000.
+    #[arg(long, value_parser = num(l::CLOCK_PPM))]
+    wall_slew_ppm: Option<f64>,
+    /// Period of that triangle wave, ms, 1..=3600000.
+    #[arg(long, value_parser = num(l::SLEW_PERIOD_MS))]
+    wall_slew_period_ms: Option<u64>,
+    /// Start-of-frame timestamp jitter: each SensorTimestamp is late by
+    /// 0..this µs, 0..=20000.
+    #[arg(long, value_parser = num(l::JITTER_US))]
+    jitter_us: Option<u32>,
     /// Line times, ns, each in 1000..=100000: a range LO..HI to draw from, or a
     /// list A,B,C of at most one per camera (cycled when shorter).
     #[arg(long, allow_hyphen_values = true, value_parser = parse_lines)]
@@ -173,6 +197,8 @@ impl Args {
             frame_drop_ppm <- drop_ppm, hosts <- hosts,
             wall_offset_max_us <- wall_offset_max_us, wall_noise_ns <- wall_noise_ns,
             sensor_ppm <- sensor_ppm, sys_ppm <- sys_ppm, line_ns <- line_ns,
+            wall_slew_ppm <- wall_slew_ppm, wall_slew_period_ms <- wall_slew_period_ms,
+            jitter_us <- jitter_us,
             server_start_ms <- server_start_ms, client_lead_ms <- client_lead_ms,
             startup_ms <- startup_ms, restart_gap_ms <- restart_gap_ms,
             wall_step_us <- wall_step_us, sync_period <- sync_period,
@@ -261,6 +287,16 @@ fn f3(v: f64) -> String {
     format!("{v:.1}")
 }
 
+fn stats(a: &sim::ErrorStats) -> String {
+    format!(
+        "{} / {} / {} / {}",
+        f3(a.p50_us),
+        f3(a.p95_us),
+        f3(a.p99_us),
+        f3(a.max_us)
+    )
+}
+
 /// The report as a table: one row per metric, one column per profile.
 pub fn table(r: &SimReport) -> Table {
     let mut t = Table::new("metric", r.profiles.iter().map(|p| p.profile.to_string()));
@@ -291,21 +327,53 @@ pub fn table(r: &SimReport) -> Table {
             col(&|p| opt(cl(p).frames_to_lock)),
         );
         t.row(
-            format!("{name} adjustments issued"),
-            col(&|p| cl(p).adjustments_issued.to_string()),
+            format!("{name} lock after 1st packet: frames / packets"),
+            col(&|p| {
+                let c = cl(p);
+                format!(
+                    "{} / {}",
+                    opt(c.lock_after_first_packet),
+                    opt(c.packets_to_lock)
+                )
+            }),
+        );
+        if c.frames_to_relock.is_some()
+            || r.profiles
+                .iter()
+                .any(|p| p.clients[i].frames_to_relock.is_some())
+        {
+            t.row(
+                format!("{name} relock after fault: frames / packets"),
+                col(&|p| {
+                    let c = cl(p);
+                    format!("{} / {}", opt(c.frames_to_relock), opt(c.packets_to_relock))
+                }),
+            );
+        }
+        t.row(
+            format!("{name} adjustments issued (max µs)"),
+            col(&|p| {
+                let c = cl(p);
+                format!("{} ({})", c.adjustments_issued, c.max_adjustment_us)
+            }),
         );
         t.row(
             format!("{name} phase error p50/p95/p99/max µs"),
-            col(&|p| {
-                let a = cl(p).alignment;
-                format!(
-                    "{} / {} / {} / {}",
-                    f3(a.p50_us),
-                    f3(a.p95_us),
-                    f3(a.p99_us),
-                    f3(a.max_us)
-                )
-            }),
+            col(&|p| stats(&cl(p).alignment)),
+        );
+        if c.host != 0 || r.cameras.iter().any(|x| x.host != r.cameras[0].host) {
+            t.row(
+                format!("{name} |Δwall| vs server, µs"),
+                col(&|p| format!("{:.1}", cl(p).wall_offset_vs_server_us.abs())),
+            );
+            t.row(
+                format!("{name} beyond |Δwall| p50/p95/p99/max µs"),
+                col(&|p| stats(&cl(p).beyond_wall)),
+            );
+        }
+        t.row(
+            format!("{name} ready frames out by > 1 line"),
+            col(&|p| cl(p).ready_out_of_tolerance.to_string()),
         );
     }
     t.row(
@@ -326,23 +394,26 @@ pub fn table(r: &SimReport) -> Table {
     );
     t.row(
         "phase error p50/p95/p99/max µs".to_string(),
-        col(&|p| {
-            let a = p.overall.alignment;
-            format!(
-                "{} / {} / {} / {}",
-                f3(a.p50_us),
-                f3(a.p95_us),
-                f3(a.p99_us),
-                f3(a.max_us)
-            )
-        }),
+        col(&|p| stats(&p.overall.alignment)),
     );
     t
 }
 
 pub fn run(args: &Args) -> Outcome {
     let params = args.checked_params()?;
-    let report = sim::simulate(&params);
+    let profiles: &[Profile] = if args.profile.is_empty() {
+        Profile::ALL
+    } else {
+        &args.profile
+    };
+    let rigs: Vec<Rig> = profiles
+        .iter()
+        .map(|&client| Rig {
+            server: args.server_profile.unwrap_or(client),
+            client,
+        })
+        .collect();
+    let report = sim::simulate_rigs(&params, &rigs);
     if args.json {
         let s = serde_json::to_string(&report).map_err(|e| exit::usage(e.to_string()))?;
         println!("{s}");

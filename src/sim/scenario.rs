@@ -136,6 +136,11 @@ pub mod limits {
     pub const READY_FRAME: RangeInclusive<u32> = 1..=1_000_000;
     /// Client dead band, µs.
     pub const MIN_ADJUSTMENT_US: RangeInclusive<u32> = 0..=1_000_000;
+    /// Start-of-frame timestamp jitter, µs (interrupt latency: up to 20 µs
+    /// is common; 20 ms would be a broken driver).
+    pub const JITTER_US: RangeInclusive<u32> = 0..=20_000;
+    /// Period of the wall clock's slewing, ms (up to an hour).
+    pub const SLEW_PERIOD_MS: RangeInclusive<u64> = 1..=3_600_000;
 }
 
 /// A [`ScenarioParams`] value that cannot work.
@@ -346,6 +351,13 @@ impl ScenarioParams {
         within("wall_noise_ns", self.wall_noise_ns, &l::WALL_NOISE_NS)?;
         span("sensor_ppm", self.sensor_ppm, &l::CLOCK_PPM)?;
         span("sys_ppm", self.sys_ppm, &l::CLOCK_PPM)?;
+        within("wall_slew_ppm", self.wall_slew_ppm, &l::CLOCK_PPM)?;
+        within(
+            "wall_slew_period_ms",
+            self.wall_slew_period_ms,
+            &l::SLEW_PERIOD_MS,
+        )?;
+        within("jitter_us", self.jitter_us, &l::JITTER_US)?;
         match &self.line_ns {
             LineTimes::Range(a, b) => span("line_ns", (*a, *b), &l::LINE_NS)?,
             LineTimes::List(v) => {
