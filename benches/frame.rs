@@ -54,10 +54,7 @@ fn allocations_per_frame() {
     println!("{:<10} {:>8} {:>8}", "profile", "server", "client");
     for &profile in Profile::ALL {
         let count = |mode: Mode| {
-            let mut f = Frames::new(profile, mode);
-            for _ in 0..200 {
-                f.step();
-            }
+            let mut f = warmed(profile, mode);
             let before = ALLOCATIONS.load(Ordering::Relaxed);
             for _ in 0..FRAMES {
                 f.step();
@@ -118,13 +115,19 @@ fn layer(profile: Profile, mode: Mode, clock: &mut Clock) -> Layer {
 
 /// One camera's frames: each `step` completes a frame and queues a request,
 /// as libcamera does. A client gets a packet every 30 frames, from a server
-/// frame 120 µs away from its own.
+/// frame 120 µs away from its own; its `SyncAdjustment`s move its frames
+/// four frames later, in whole 20 µs lines (so a precision client measures
+/// its camera, locks and tracks as it would on a sensor).
 struct Frames {
     layer: Layer,
     clock: Clock,
     mode: Mode,
     frame: u64,
     ready_us: u64,
+    /// The frame start's offset from the nominal one, ns.
+    shift_ns: i64,
+    /// Adjustments (ns) landing 1..=4 frames from now.
+    pipeline: [i64; 4],
 }
 
 impl Frames {
@@ -140,13 +143,18 @@ impl Frames {
             mode,
             frame: 0,
             ready_us,
+            shift_ns: 0,
+            pipeline: [0; 4],
         }
     }
 
     fn step(&mut self) {
         self.clock.boot_ns += FRAME_NS;
         self.frame += 1;
-        let sof = self.clock.boot_ns - 8_000_000;
+        self.shift_ns -= self.pipeline[0];
+        self.pipeline.rotate_left(1);
+        self.pipeline[3] = 0;
+        let sof = (self.clock.boot_ns - 8_000_000).wrapping_add_signed(self.shift_ns);
         let packet =
             (self.mode == Mode::Client && self.frame.is_multiple_of(30)).then(|| SyncPacket {
                 frame_duration_us: 33_333,
@@ -161,13 +169,28 @@ impl Frames {
             .layer
             .request_completed(&c, &mut self.clock, &mut OnePacket(packet));
         let q = self.layer.queue_request(&Controls::default());
+        if let Some(a) = q.sync_adjustment_us {
+            const LINE_NS: i64 = 20_000;
+            let ns = i64::from(a) * 1000;
+            self.pipeline[3] = (ns + ns.signum() * LINE_NS / 2) / LINE_NS * LINE_NS;
+        }
         divan::black_box((out, q));
     }
 }
 
+/// A camera past start-up (a precision client has measured its camera and
+/// locked): the steady-state cost.
+fn warmed(profile: Profile, mode: Mode) -> Frames {
+    let mut f = Frames::new(profile, mode);
+    for _ in 0..200 {
+        f.step();
+    }
+    f
+}
+
 #[divan::bench(args = Profile::ALL)]
 fn server(bencher: Bencher, profile: &Profile) {
-    let mut f = Frames::new(*profile, Mode::Server);
+    let mut f = warmed(*profile, Mode::Server);
     bencher
         .counter(ItemsCount::new(1usize))
         .bench_local(move || f.step());
@@ -175,7 +198,7 @@ fn server(bencher: Bencher, profile: &Profile) {
 
 #[divan::bench(args = Profile::ALL)]
 fn client(bencher: Bencher, profile: &Profile) {
-    let mut f = Frames::new(*profile, Mode::Client);
+    let mut f = warmed(*profile, Mode::Client);
     bencher
         .counter(ItemsCount::new(1usize))
         .bench_local(move || f.step());
