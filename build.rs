@@ -1,49 +1,24 @@
-//! Build script:
-//! 1. generates the C header from `src/ffi/` with cbindgen into `OUT_DIR`
-//!    (`tests/header.rs` compares it with the committed `include/camsync.h`);
-//! 2. compiles the C++ adapter (`adapter/layer.cpp`) into the cdylib when the
-//!    `libcamera` feature is on, or when pkg-config finds a libcamera that has
-//!    `<libcamera/layer.h>`; otherwise says why it was skipped. The meson build
-//!    compiles the adapter itself and sets `CAMSYNC_NO_ADAPTER=1`.
+//! Build script: compiles the C++ adapter (`adapter/layer.cpp`) into the
+//! cdylib when the `libcamera` feature asks for it (then a libcamera with
+//! `<libcamera/layer.h>` is required, and its absence is an error that says
+//! how to point at one), or silently when pkg-config finds such a libcamera
+//! anyway. The meson build compiles the adapter itself and sets
+//! `CAMSYNC_NO_ADAPTER=1`. The C header is not generated here:
+//! `tests/header.rs` does it (and fails on a stale `include/camsync.h`).
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    for p in ["build.rs", "cbindgen.toml", "src/ffi", "adapter"] {
+    for p in ["build.rs", "adapter"] {
         println!("cargo:rerun-if-changed={p}");
     }
     for v in ["CAMSYNC_NO_ADAPTER", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR"] {
         println!("cargo:rerun-if-env-changed={v}");
     }
     println!("cargo::rustc-check-cfg=cfg(camsync_adapter)");
-    header();
     adapter();
-}
-
-fn header() {
-    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("camsync.h");
-    let config = match cbindgen::Config::from_file("cbindgen.toml") {
-        Ok(c) => c,
-        Err(e) => {
-            println!("cargo:warning=cbindgen.toml: {e}; header not generated");
-            return;
-        }
-    };
-    // Only the C API's files: the rest of the crate is not cbindgen's business.
-    match cbindgen::Builder::new()
-        .with_config(config)
-        .with_src("src/ffi/mod.rs")
-        .with_src("src/ffi/types.rs")
-        .generate()
-    {
-        Ok(b) => {
-            b.write_to_file(&out);
-        }
-        // Not fatal for the build; the header test fails instead.
-        Err(e) => println!("cargo:warning=cbindgen failed, header not generated: {e}"),
-    }
 }
 
 /// The flags of an installed libcamera, if pkg-config knows one.
@@ -83,40 +58,41 @@ fn find_libcamera() -> Option<Libcamera> {
     })
 }
 
+/// What to do when the feature asks for the adapter and it cannot be built.
+const HOW: &str = "point pkg-config at a libcamera that carries the layer patches \
+    (PKG_CONFIG_PATH=<its build>/meson-uninstalled or <its prefix>/lib/pkgconfig), or build \
+    without `--features libcamera` (the cdylib then has the C API only; meson builds sync.so)";
+
 fn adapter() {
     if env::var_os("CAMSYNC_NO_ADAPTER").is_some_and(|v| v != "0") {
         return;
     }
     let wanted = env::var_os("CARGO_FEATURE_LIBCAMERA").is_some();
-    let lc = find_libcamera();
-    let lc = match (lc, wanted) {
-        (Some(lc), true) => lc,
-        (Some(lc), false) if lc.has_layer_h => lc,
-        (Some(_), false) => {
+    let lc = match find_libcamera() {
+        Some(lc) if lc.has_layer_h => lc,
+        // Not asked for: the C API alone, silently.
+        _ if !wanted => return,
+        Some(lc) => {
+            let dirs: Vec<String> = lc
+                .include_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect();
             println!(
-                "cargo:warning=C++ adapter skipped: the libcamera pkg-config finds has no \
-                 <libcamera/layer.h> (no layer support); the cdylib has the C API only"
+                "cargo::error=feature `libcamera`: the libcamera pkg-config finds (include dirs: {}) \
+                 has no <libcamera/layer.h>: it cannot load layers, a sync.so built against it \
+                 would never run; {HOW}",
+                dirs.join(" ")
             );
             return;
         }
-        (None, true) => panic!(
-            "feature `libcamera`: pkg-config cannot find libcamera (set PKG_CONFIG_PATH to a \
-             libcamera build that carries the layer patches)"
-        ),
-        (None, false) => {
+        None => {
             println!(
-                "cargo:warning=C++ adapter skipped: pkg-config finds no libcamera; the cdylib \
-                 has the C API only (enable feature `libcamera` or use meson to build sync.so)"
+                "cargo::error=feature `libcamera`: pkg-config finds no libcamera; {HOW}"
             );
             return;
         }
     };
-    if !lc.has_layer_h {
-        println!(
-            "cargo:warning=<libcamera/layer.h> not found: the adapter uses its own declaration \
-             of the v6 layer ABI"
-        );
-    }
     let mut b = cc::Build::new();
     b.cpp(true)
         .file(Path::new("adapter/layer.cpp"))

@@ -28,8 +28,9 @@ def main():
     env = dict(os.environ)
     # meson compiles and links the C++ adapter itself: build.rs must not.
     env['CAMSYNC_NO_ADAPTER'] = '1'
-    cmd = [a.cargo, 'build', '--lib', '--locked', '--manifest-path', a.manifest_path,
-           '--target-dir', a.target_dir]
+    # The layer alone: no tools, none of their dependencies (feature `cli`).
+    cmd = [a.cargo, 'build', '--lib', '--locked', '--no-default-features',
+           '--manifest-path', a.manifest_path, '--target-dir', a.target_dir]
     if a.release:
         cmd.append('--release')
     r = subprocess.run(cmd, env=env)

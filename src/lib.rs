@@ -7,11 +7,17 @@
 //! - [`replay`]: replays golden traces through the core and checks every output;
 //! - [`sim`]: the closed-loop simulator (virtual time, deterministic);
 //! - [`align`]: offline alignment check of recorded frame metadata.
+//!
+//! `replay`, `sim` and `align` serve the `camsync` tools and are built with
+//! the `cli` feature (on by default); the layer itself needs none of them.
 
+#[cfg(feature = "cli")]
 pub mod align;
 pub mod core;
 pub mod ffi;
 pub mod net;
 pub mod plugin;
+#[cfg(feature = "cli")]
 pub mod replay;
+#[cfg(feature = "cli")]
 pub mod sim;
