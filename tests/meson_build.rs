@@ -4,8 +4,10 @@
 //! libcamera project's `src/layer/` that provides `libcamera_public` and
 //! `layer_install_dir` as libcamera's tree does. Each build must produce
 //! `sync.so` exporting the layer ABI, install it into the layer directory,
-//! and the stand-in host must run it. Skipped (with a message) when meson or
-//! ninja is not installed (`.ci/run` installs both).
+//! and the stand-in host must run it. Without a layer-enabled libcamera,
+//! `meson setup` must refuse and say how to point at one. Skipped (saying so
+//! in `cargo test`'s output) when meson or ninja is not installed (`.ci/run`
+//! installs both).
 
 mod common;
 
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{
-    MOCK, MOCK_LAYER_H, have, mock_libcamera as mock, port, root, run, target_root as target,
+    MOCK, MOCK_LAYER_H, have, mock_libcamera as mock, port, root, run, skip, target_root as target,
 };
 
 fn build_install_and_run(src: &Path, build: &Path, prefix: &Path, env: &[(&str, String)]) {
@@ -77,8 +79,10 @@ fn run_host(dir: &Path, so: &Path, port: u16) {
 #[test]
 fn meson_standalone_and_inside_a_libcamera_tree() {
     if !have("meson") || !have("ninja") {
-        eprintln!("SKIPPED: meson and ninja are not installed (apt-get install meson ninja-build)");
-        return;
+        return skip(
+            "meson_build",
+            "meson and ninja are not installed (apt-get install meson ninja-build)",
+        );
     }
     let work = target().join("meson-test");
     let mockdir = work.join("mock");
@@ -152,4 +156,75 @@ fn meson_standalone_and_inside_a_libcamera_tree() {
         &prefix.join("lib/libcamera/layer/sync.so"),
         port(2),
     );
+}
+
+/// `meson setup` of `src` into a fresh `build`, which must fail: its output.
+fn setup_fails(src: &Path, build: &Path, env: &[(&str, &Path)]) -> String {
+    let _ = std::fs::remove_dir_all(build);
+    let mut setup = Command::new("meson");
+    setup.arg("setup").arg(build).arg(src);
+    for (k, v) in env {
+        setup.env(k, v);
+    }
+    let o = setup.output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "meson setup succeeded:\n{out}");
+    out
+}
+
+#[test]
+fn meson_refuses_a_libcamera_without_layers_and_says_how_to_point_at_one() {
+    if !have("meson") || !have("ninja") {
+        return skip(
+            "meson_build",
+            "meson and ninja are not installed (apt-get install meson ninja-build)",
+        );
+    }
+    let work = target().join("meson-refuse");
+    let empty = work.join("no-pkgconfig");
+    std::fs::create_dir_all(&empty).unwrap();
+    // No libcamera at all (PKG_CONFIG_LIBDIR hides the system's).
+    let out = setup_fails(
+        root(),
+        &work.join("none"),
+        &[("PKG_CONFIG_PATH", &empty), ("PKG_CONFIG_LIBDIR", &empty)],
+    );
+    assert!(
+        out.contains("pkg-config finds no libcamera") && out.contains("PKG_CONFIG_PATH="),
+        "{out}"
+    );
+    // A libcamera without <libcamera/layer.h> (the stand-in's headers alone).
+    let pc = work.join("pkgconfig");
+    std::fs::create_dir_all(&pc).unwrap();
+    std::fs::write(
+        pc.join("libcamera.pc"),
+        format!(
+            "Name: libcamera\nDescription: no layers\nVersion: 0.7.1\nCflags: -I{}\nLibs:\n",
+            root().join(MOCK).display()
+        ),
+    )
+    .unwrap();
+    let out = setup_fails(
+        root(),
+        &work.join("no-layer-h"),
+        &[("PKG_CONFIG_PATH", &pc), ("PKG_CONFIG_LIBDIR", &empty)],
+    );
+    assert!(
+        out.contains("(version 0.7.1) has no <libcamera/layer.h>") && out.contains("PKG_CONFIG_PATH="),
+        "{out}"
+    );
+    // Inside a libcamera tree without layer support (no layer_install_dir).
+    let tree = work.join("libcamera");
+    let _ = std::fs::remove_dir_all(&tree);
+    std::fs::create_dir_all(tree.join("src/layer")).unwrap();
+    std::os::unix::fs::symlink(root(), tree.join("src/layer/camsync")).unwrap();
+    std::fs::write(
+        tree.join("meson.build"),
+        "project('libcamera', 'c', 'cpp')\nlibcamera_public = declare_dependency()\n\
+         subdir('src/layer')\n",
+    )
+    .unwrap();
+    std::fs::write(tree.join("src/layer/meson.build"), "subdir('camsync/meson')\n").unwrap();
+    let out = setup_fails(&tree, &work.join("tree"), &[]);
+    assert!(out.contains("this libcamera tree has no layer support"), "{out}");
 }

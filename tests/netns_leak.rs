@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 
 fn skip(why: &str) {
-    eprintln!("SKIPPED netns leak test: {why}");
+    common::skip("netns_leak", why);
 }
 
 fn have(cmd: &str, arg: &str) -> bool {

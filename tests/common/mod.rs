@@ -61,6 +61,14 @@ pub fn run(cmd: &mut Command) -> String {
     out
 }
 
+/// Say that a test did not run, and why, in `cargo test`'s own output: the
+/// harness captures `eprintln!` (shown only on failure), not a direct write
+/// to stderr, so this line shows beside "test ... ok".
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// Whether `tool --version` runs.
 pub fn have(tool: &str) -> bool {
     Command::new(tool)
