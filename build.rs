@@ -87,9 +87,7 @@ fn adapter() {
             return;
         }
         None => {
-            println!(
-                "cargo::error=feature `libcamera`: pkg-config finds no libcamera; {HOW}"
-            );
+            println!("cargo::error=feature `libcamera`: pkg-config finds no libcamera; {HOW}");
             return;
         }
     };

@@ -52,13 +52,20 @@ fn the_layer_alone_compiles_none_of_the_tools_dependencies() {
         .args(["--prefix", "none", "--format", "{p}"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tree = String::from_utf8(out.stdout).unwrap();
     let crates: Vec<&str> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert!(crates.contains(&"camsync") && crates.contains(&"socket2"), "{tree}");
+    assert!(
+        crates.contains(&"camsync") && crates.contains(&"socket2"),
+        "{tree}"
+    );
     for tool_dep in [
         "clap",
         "clap_complete",
@@ -70,7 +77,10 @@ fn the_layer_alone_compiles_none_of_the_tools_dependencies() {
         "flate2",
         "cbindgen",
     ] {
-        assert!(!crates.contains(&tool_dep), "{tool_dep} in the layer's build:\n{tree}");
+        assert!(
+            !crates.contains(&tool_dep),
+            "{tool_dep} in the layer's build:\n{tree}"
+        );
     }
 }
 

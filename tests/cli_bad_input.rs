@@ -319,9 +319,38 @@ fn replay_refuses_bad_invocations() {
 }
 
 #[test]
+fn completions_and_man_refuse_bad_invocations() {
+    check(
+        "completions",
+        &[
+            usage(&["nosuchshell"], "'nosuchshell' for '<SHELL>'"),
+            usage(&[], "required arguments"),
+        ],
+    );
+    check(
+        "man",
+        &[
+            usage(
+                &["--dir", "/nonexistent-dir"],
+                "'/nonexistent-dir' for '--dir",
+            ),
+            usage(&["--dir", "/etc/hostname"], "not a directory"),
+        ],
+    );
+}
+
+#[test]
 fn unknown_subcommands_and_versions() {
     check("bogus", &[usage(&[], "unrecognized subcommand 'bogus'")]);
-    for sub in ["demo", "simulate", "monitor", "align", "replay"] {
+    for sub in [
+        "demo",
+        "simulate",
+        "monitor",
+        "align",
+        "replay",
+        "completions",
+        "man",
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_camsync"))
             .args([sub, "--version"])
             .output()

@@ -210,7 +210,8 @@ fn meson_refuses_a_libcamera_without_layers_and_says_how_to_point_at_one() {
         &[("PKG_CONFIG_PATH", &pc), ("PKG_CONFIG_LIBDIR", &empty)],
     );
     assert!(
-        out.contains("(version 0.7.1) has no <libcamera/layer.h>") && out.contains("PKG_CONFIG_PATH="),
+        out.contains("(version 0.7.1) has no <libcamera/layer.h>")
+            && out.contains("PKG_CONFIG_PATH="),
         "{out}"
     );
     // Inside a libcamera tree without layer support (no layer_install_dir).
@@ -224,7 +225,14 @@ fn meson_refuses_a_libcamera_without_layers_and_says_how_to_point_at_one() {
          subdir('src/layer')\n",
     )
     .unwrap();
-    std::fs::write(tree.join("src/layer/meson.build"), "subdir('camsync/meson')\n").unwrap();
+    std::fs::write(
+        tree.join("src/layer/meson.build"),
+        "subdir('camsync/meson')\n",
+    )
+    .unwrap();
     let out = setup_fails(&tree, &work.join("tree"), &[]);
-    assert!(out.contains("this libcamera tree has no layer support"), "{out}");
+    assert!(
+        out.contains("this libcamera tree has no layer support"),
+        "{out}"
+    );
 }

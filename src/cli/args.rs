@@ -129,6 +129,17 @@ pub fn writable_file(s: &str) -> Result<PathBuf, String> {
     Ok(p)
 }
 
+/// An existing directory this process may write into.
+pub fn writable_dir(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if !p.is_dir() {
+        return Err("not a directory".into());
+    }
+    nix::unistd::access(&p, nix::unistd::AccessFlags::W_OK)
+        .map_err(|e| format!("cannot write into it: {}", e.desc()))?;
+    Ok(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

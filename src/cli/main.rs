@@ -4,6 +4,7 @@ mod align;
 mod args;
 mod demo;
 mod exit;
+mod generate;
 mod monitor;
 mod plot;
 mod replay;
@@ -14,7 +15,7 @@ mod table;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +38,8 @@ enum Command {
     Monitor(monitor::Args),
     Replay(replay::Args),
     Simulate(Box<simulate::Args>),
+    Completions(generate::CompletionsArgs),
+    Man(generate::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,5 +66,7 @@ fn main() -> ExitCode {
         Command::Monitor(args) => monitor::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Completions(args) => generate::completions(&args, Cli::command()),
+        Command::Man(args) => generate::man(&args, Cli::command()),
     })
 }
