@@ -222,6 +222,17 @@ fn simulate_refuses_bad_invocations() {
             usage(&["--latency-us", "5..1"], "empty range"),
             usage(&["--seed", "-1"], "'-1' for '--seed"),
             usage(&["--scenario", "nope"], "'nope' for '--scenario"),
+            usage(&["--profile", "nope"], "'nope' for '--profile"),
+            usage(
+                &["--server-profile", "nope"],
+                "'nope' for '--server-profile",
+            ),
+            usage(&["--jitter-us", "30000"], "'30000' for '--jitter-us"),
+            usage(&["--wall-slew-ppm", "nan"], "'nan' for '--wall-slew-ppm"),
+            usage(
+                &["--wall-slew-period-ms", "0"],
+                "'0' for '--wall-slew-period-ms",
+            ),
             usage(&["--plot", "/nonexistent-dir/x.svg"], "'--plot"),
             // Valid, and every packet lost: no client can get ready. The
             // check fails (1), it is not a success.

@@ -571,6 +571,17 @@ impl ScenarioParams {
                 self.wall_offset_max_us != b.wall_offset_max_us,
                 format!("wall clocks within ±{} µs", self.wall_offset_max_us),
             ),
+            when(
+                self.wall_slew_ppm > 0.0,
+                format!(
+                    "wall clocks slewing at {} ppm (period {} ms)",
+                    self.wall_slew_ppm, self.wall_slew_period_ms
+                ),
+            ),
+            when(
+                self.jitter_us > 0,
+                format!("SensorTimestamp late by 0..{} µs", self.jitter_us),
+            ),
             self.mode_min_frame_us.map(|m| {
                 format!(
                     "a {:.2} fps mode (shortest frame {m} µs)",
