@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Build script: compiles the C++ adapter (`adapter/layer.cpp`) into the
 //! cdylib when the `libcamera` feature asks for it (then a libcamera with
 //! `<libcamera/layer.h>` is required, and its absence is an error that says

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Per-frame cost of the core: `request_completed` + `queue_request`, for a
 //! server and for a client (which gets a packet every 30 frames), once per
 //! profile (`Profile::ALL`, so a new profile shows up as a new row).

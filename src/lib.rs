@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! camsync: libcamera's sync layer, in Rust.
 //!
 //! - [`core`]: the pure, deterministic algorithm (no I/O);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The C++ adapter, built and run against a test stand-in for libcamera's
 //! public headers (`tests/adapter/mock`, written for these tests; no
 //! libcamera code), since no layer-enabled libcamera is installed here:

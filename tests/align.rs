@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync align` on the fixture files of tests/fixtures/align (written by
 //! generate.py there, which documents the numbers asserted here).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! What the plugin build compiles, and what the build script says:
 //!
 //! - without the `cli` feature (`cargo build --no-default-features`, what

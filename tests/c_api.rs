@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Compiles `tests/c/api_test.c` against `include/camsync.h`, links it to the
 //! cdylib cargo built for this test run, and runs its modes. Multicast stays
 //! on this host: the program's layers send with IP_MULTICAST_IF = 127.0.0.1

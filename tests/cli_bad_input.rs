@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! No command a user can type ends in a panic, an abort, a hang or a false
 //! success. Per subcommand, a list of bad invocations, each run with a
 //! timeout: every one must exit with the documented code (2: usage error or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Every subcommand explains itself with an example and its exit status,
 //! and lists the possible values of its named choices.
 

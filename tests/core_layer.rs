@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The core's hooks through its public API, with scripted clocks and packets:
 //! dropped-frame accounting, the server's packet period, the client's
 //! correction and dead band, availability, cancelled requests, socket actions.

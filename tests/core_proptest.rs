@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! No input sequence panics the core: absurd or wrapping timestamps, zero and
 //! huge frame durations, garbage packets, hooks in any order. Runs in debug
 //! builds too, where an unintended overflow would panic.

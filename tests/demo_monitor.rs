@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync demo` and `camsync monitor` for real, on loopback multicast.
 //! Every socket uses interface 127.0.0.1 (the demo refuses any other) and
 //! each test its own port, so parallel tests do not hear each other.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The frame path does not allocate in steady state, and does not block: a
 //! server and a client instance over loopback multicast, warmed up, then
 //! `queue_request` + `request_completed` counted by a counting global

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The committed `include/camsync.h` must be what cbindgen (the version
 //! pinned in Cargo.toml) generates from `src/ffi/` now. The header is
 //! generated here, when asked, not on every build. Regenerate it with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The meson build, both ways, against the test stand-in for libcamera
 //! (`tests/adapter/mock`): standalone (`dependency('libcamera')` through a
 //! generated libcamera.pc) and as `subdir('camsync/meson')` of a skeleton

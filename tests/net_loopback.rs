@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The transport over real UDP multicast on the loopback interface. Every
 //! socket sends with IP_MULTICAST_IF = 127.0.0.1 and joins on 127.0.0.1, so
 //! no datagram can leave the machine.

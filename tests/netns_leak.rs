@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Sync traffic never leaves the host: in a private network namespace whose
 //! default route goes out through a veth, a server and a client configured
 //! with `interface = 127.0.0.1` exchange their packets while tcpdump watches

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The plugin instance over real UDP multicast on loopback: one server, two
 //! clients; mode flips, interface changes, stop/start; clamping.
 //!

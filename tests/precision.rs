@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The precision profile's targets (issue 7), asserted on the deterministic
 //! simulator with fixed seeds: every number here is what `camsync simulate`
 //! prints for the same flags. Phase error = a client's true start of frame

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Every golden trace in tests/traces replays through the compat profile with
 //! zero mismatches; and the replay really detects a wrong output.
 

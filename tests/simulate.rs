@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The simulator is deterministic: for a fixed seed its numbers are exact.
 //! These values are what `camsync simulate` computes for each preset with the
 //! compat profile (the reference algorithm); a change to the model, the

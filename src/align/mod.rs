@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Offline alignment check: do frames recorded on several cameras start at
 //! the same instant? Pure: recordings in, a report out.
 //!

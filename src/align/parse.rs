@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Readers for per-frame metadata as the apps write it
 //! (`spec/metadata-formats.md`): rpicam-apps JSON (lenient) and txt,
 //! libcamera `cam --metadata` output, and a plain CSV.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync align`: check recorded frame metadata for alignment, offline.
 
 use std::path::PathBuf;

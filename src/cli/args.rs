@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Value parsers shared by the subcommands' arguments. Every numeric flag has
 //! a documented range, checked here while clap parses, so a bad value is
 //! refused with clap's "invalid value 'X' for '--flag': …" before any work.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync demo`: one server and N clients in one process, each a simulated
 //! camera in real time driving the real core and real UDP multicast on the
 //! loopback interface.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! How every subcommand ends, decided once: 0 ok, 1 the check failed, 2 the
 //! command could not do its job (a usage error: a bad flag or value, an
 //! unreadable or unrecognised input, a path that cannot be written; or a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync completions SHELL` and `camsync man`: generated from the same
 //! clap definitions as `--help` (clap_complete, clap_mangen), so they cannot
 //! drift from it. For packagers: install the scripts and pages they print.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync`: the command-line tools of the sync layer.
 
 mod align;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync monitor`: watch a sync group and report every server heard.
 
 use std::collections::BTreeMap;

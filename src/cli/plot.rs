@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! SVG plots (plotters): phase error over time, and histograms.
 
 use std::path::Path;

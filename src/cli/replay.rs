@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync replay`: run golden traces through the core.
 
 use std::path::PathBuf;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync simulate`: the closed-loop simulator, every profile side by side.
 
 use std::path::PathBuf;

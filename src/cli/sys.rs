@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The few system calls the tools need: the boot clock, process CPU time,
 //! SIGINT. (The layer's clock pair is `camsync::plugin::SystemClock`.)
 

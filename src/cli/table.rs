@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Plain-text tables with aligned columns.
 
 use std::fmt;

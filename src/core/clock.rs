@@ -1,3 +1,8 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Ported from libcamera's ClockRecovery (src/libcamera/clock_recovery.cpp,
+// include/libcamera/internal/clock_recovery.h; LGPL-2.1-or-later;
+// Copyright (C) 2024, Raspberry Pi Ltd). See LICENSE.
+
 //! Clock recovery: a running least-squares fit that maps the sensor's clock
 //! (the input, e.g. CLOCK_BOOTTIME) to the wall clock (the output,
 //! CLOCK_REALTIME), so that a frame's `SensorTimestamp` can be turned into a

@@ -1,3 +1,9 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later AND BSD-2-Clause
+// Ported from libcamera's sync layer (the unmerged Sync Layer v2 series):
+// src/layer/sync/sync.cpp (BSD-2-Clause; Copyright (C) 2024, Raspberry Pi Ltd;
+// Copyright (C) 2025, Ideas On Board Oy) and src/layer/sync/sync.h
+// (LGPL-2.1-or-later; Copyright (C) 2025, Ideas On Board Oy). See LICENSE.
+
 //! The compatibility profile: libcamera's C++ sync layer, state for state
 //! (`spec/algorithm.md` §2–§4). Its per-frame arithmetic lives in `frame.rs`;
 //! its wall clock is [`ClockRecovery`] with the reference's parameters.

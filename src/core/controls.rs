@@ -1,3 +1,9 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later AND BSD-2-Clause
+// Ported from libcamera's sync layer (the unmerged Sync Layer v2 series):
+// src/layer/sync/sync.cpp (BSD-2-Clause; Copyright (C) 2024, Raspberry Pi Ltd;
+// Copyright (C) 2025, Ideas On Board Oy) and src/layer/sync/sync.h
+// (LGPL-2.1-or-later; Copyright (C) 2025, Ideas On Board Oy). See LICENSE.
+
 //! The libcamera controls the layer reads and writes, as plain values.
 //!
 //! The adapter (or a replay) turns libcamera's `ControlList` into

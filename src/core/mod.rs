@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The pure core of the sync layer: no I/O, no clocks read, no `unsafe`, no C
 //! types. Time, clock samples and received packets are inputs; metadata, the
 //! `SyncAdjustment` value, packets to send and socket actions are outputs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Profiles: which arithmetic the core runs.
 //!
 //! `Compat` is libcamera's C++ sync layer bit for bit, its arithmetic defects

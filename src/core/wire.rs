@@ -1,3 +1,11 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later AND BSD-2-Clause
+// Ported from libcamera's sync layer (the unmerged Sync Layer v2 series):
+// src/layer/sync/sync.cpp (BSD-2-Clause; Copyright (C) 2024, Raspberry Pi Ltd;
+// Copyright (C) 2025, Ideas On Board Oy) and src/layer/sync/sync.h
+// (LGPL-2.1-or-later; Copyright (C) 2025, Ideas On Board Oy); the 40-byte
+// packet from the Raspberry Pi IPA (src/ipa/rpi/controller/rpi/sync.h,
+// BSD-2-Clause; Copyright (C) 2024, Raspberry Pi Ltd). See LICENSE.
+
 //! The sync packet and its two deployed wire formats (`spec/wire.md`).
 //!
 //! Both are raw little-endian C structs with no magic or version, told apart

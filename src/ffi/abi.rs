@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The libcamera layer ABI's two data objects, for the cargo-built cdylib
 //! with the C++ adapter compiled in (`cfg(camsync_adapter)`, set by build.rs).
 //!

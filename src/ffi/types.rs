@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The C API's plain types: the result codes, the control values in, the
 //! metadata out. Every struct is `#[repr(C)]` and has only plain fields; an
 //! optional value is a `has_*` flag next to its value.

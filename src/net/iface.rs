@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Resolving the `interface` setting (a name such as `eth0`, or an IPv4
 //! address) to the IPv4 address the multicast socket options take.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The transport: real UDP multicast sockets for the core's socket actions.
 //!
 //! - [`socket`]: the sender (Server) and the non-blocking, bounded receiver (Client);

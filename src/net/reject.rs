@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Counting rejected datagrams, and logging them without flooding the log.
 
 use std::net::SocketAddrV4;

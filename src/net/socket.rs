@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The two sockets: a sender (Server mode) and a non-blocking receiver
 //! (Client mode). Both close on exec; neither ever blocks the caller.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The layer's configuration: defaults, then an optional file named by
 //! `LIBCAMERA_SYNC_CONFIG` (keys before any section apply to every camera; a
 //! `[<camera id>]` section applies to that camera), then `LIBCAMERA_SYNC_*`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! One camera's layer: the core [`Layer`], its [`Transport`] and its
 //! configuration behind one mutex.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Logging like libcamera's own: `tracing` events from this crate, written to
 //! stderr (or the file named by `LIBCAMERA_LOG_FILE`) as
 //!

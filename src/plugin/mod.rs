@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The layer as libcamera runs it: one [`Instance`] per camera (the core
 //! layer, its socket and its configuration behind a lock, reading the real
 //! clocks), its [`config`]uration, [`logging`] in libcamera's format, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The panic boundary. A panic must never unwind into the host (a C++
 //! camera application): [`guard`] catches it, and the panic hook installed by
 //! [`install_hook`] logs panics raised inside a guarded call through our log

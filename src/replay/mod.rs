@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Replay a golden trace through the core and check every output the trace
 //! records as golden (`spec/traces.md`, "How to replay"):
 //! - the `controls` line: sync available, and the controls added with their limits;

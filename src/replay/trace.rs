@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The golden trace format (`spec/traces.md`, format 1): one JSON object per
 //! line, integers exact (u64 values are read as integers, never as f64).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The virtual-time event loop: every camera's sensor, hooks, clocks and the
 //! network between them, in true-time order. One run per core profile, on
 //! identical inputs (every random draw comes from a per-purpose stream that

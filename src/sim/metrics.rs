@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Alignment metrics: nearest-rank percentiles of |phase error|, and the
 //! phase error of a frame against the nearest server frame.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! A small, seeded, portable PRNG: xoshiro256** seeded through splitmix64,
 //! with integer-only distributions, so a simulation is bit-identical across
 //! runs, platforms and compilers.

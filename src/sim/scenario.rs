@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Scenarios: the knobs of a simulation ([`ScenarioParams`]), the presets,
 //! and the concrete draw of every camera and host ([`Scenario`]).
 

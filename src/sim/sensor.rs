@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! A simulated image sensor and the clocks of its host (`spec/traces.md`,
 //! "How the traces were recorded: the simulation model").
 //!

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A stand-in libcamera host: dlopens the layer module the way libcamera's
  * LayerManager does, checks layerInfo/layerInterface, and drives a server and

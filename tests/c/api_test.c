@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The C API driven from C: a server and a client layer in one process, with
  * scripted sensor timestamps, over real multicast on the interface the

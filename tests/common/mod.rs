@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Helpers shared by the tests that build and run `tests/c/api_test.c`.
 
 #![allow(dead_code)]

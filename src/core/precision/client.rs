@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The precision client: a phase-and-frequency loop on whole lines.
 //!
 //! On every frame (not once per packet, `defects.md` 16):

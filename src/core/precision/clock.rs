@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The precision profile's wall-clock fit: CLOCK_MONOTONIC → CLOCK_REALTIME.
 //!
 //! V4L2 stamps frames with CLOCK_MONOTONIC (`spec/defects.md` 12), so that is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The server's frame grid as a client sees it: `t(n) = a + n·P` on the
 //! server's wall clock, fitted to the packets.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The precision profile: the same wire protocol as the reference, frame
 //! alignment at the physical limit (the sensor's line grid,
 //! `spec/precision.md`).

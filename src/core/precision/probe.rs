@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! Learning how the camera carries out `SyncAdjustment`, from its own frame
 //! timestamps: after how many frames a request lands, the line time (the
 //! sensor can only change a frame by whole lines), and whether it can

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! The precision server: the reference's packets, from a clean model.
 //!
 //! - `frame_ts`: the wall clock of the current frame's *filtered* start

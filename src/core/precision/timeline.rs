@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 //! A camera's own frame timeline, filtered: where its frames start, in its
 //! sensor clock, and how long they last.
 //!

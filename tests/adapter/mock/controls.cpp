@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The test stand-in's control table. The ids of SyncAdjustment and
  * SyncInterface differ from any real build on purpose (the adapter resolves

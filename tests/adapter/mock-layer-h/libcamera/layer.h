@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Test stand-in for a layer-enabled libcamera's <libcamera/layer.h> (the v6
  * shape, spec/layer-abi.md 1.1), to compile adapter/layer.cpp through its

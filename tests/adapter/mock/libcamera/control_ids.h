@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test stand-in for <libcamera/control_ids.h> (see controls.h). */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A minimal stand-in for the parts of libcamera's public <libcamera/controls.h>
  * that adapter/layer.cpp uses, written for camsync's tests (not libcamera
