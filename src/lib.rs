@@ -3,9 +3,9 @@
 //!
 //! - [`core`]: the pure, deterministic algorithm (no I/O);
 //! - [`ffi`]: the C API (`include/camsync.h`) over [`plugin`];
-//! - [`plugin`]: one camera's layer instance (lock, real clocks, config, logging);
-//! - [`net`]: UDP multicast sockets that carry out the core's socket actions;
-//! - [`replay`]: replays golden traces through the core and checks every output;
+//! - [`plugin`]: one camera's layer instance (generic over its transport and clocks; config, logging);
+//! - [`net`]: transports: UDP multicast, and a deterministic one in memory;
+//! - [`replay`]: replays golden traces through the plugin instance and checks every output;
 //! - [`sim`]: the closed-loop simulator (virtual time, deterministic);
 //! - [`align`]: offline alignment check of recorded frame metadata.
 //!

@@ -9,8 +9,8 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use camsync::core::{CameraControls, ClockSample, ClockSource, Completion, Controls, LayerParams};
-use camsync::net::NetConfig;
-use camsync::plugin::{Config, Instance};
+use camsync::net::{NetConfig, UdpTransport};
+use camsync::plugin::{Clock, Config, Instance};
 
 struct Counting;
 
@@ -57,6 +57,12 @@ impl ClockSource for ScriptClock {
     }
 }
 
+impl Clock for ScriptClock {
+    fn now_ns(&mut self) -> u64 {
+        self.0
+    }
+}
+
 #[test]
 fn steady_state_frames_do_not_allocate() {
     // A port of this test process's own (see tests/common).
@@ -71,6 +77,7 @@ fn steady_state_frames_do_not_allocate() {
             interface: Some("127.0.0.1".into()),
             ..NetConfig::default()
         },
+        ..Config::default()
     };
     let t = |id| {
         let t = nix::time::clock_gettime(id).unwrap();
@@ -78,8 +85,16 @@ fn steady_state_frames_do_not_allocate() {
     };
     let boot = t(nix::time::ClockId::CLOCK_BOOTTIME);
     let clock = ScriptClock(boot, t(nix::time::ClockId::CLOCK_REALTIME) - boot);
-    let server = Instance::with_clock("s", Ok(cfg.clone()), Box::new(clock.clone()));
-    let client = Instance::with_clock("c", Ok(cfg), Box::new(clock));
+    let inst = |id, clock| {
+        Instance::from_parts(
+            id,
+            Ok(cfg.clone()),
+            UdpTransport::new(cfg.net.clone()),
+            clock,
+        )
+    };
+    let server = inst("s", clock.clone());
+    let client = inst("c", clock);
     let cam = CameraControls {
         sync_adjustment_limits_us: Some([-20000, 20000]),
         frame_duration_limits_us: Some([33333, 33333]),

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The transport over real UDP multicast on the loopback interface. Every
+//! The UDP transport over real multicast on the loopback interface: raw
+//! datagrams of any length arrive with their real length (both wire formats,
+//! garbage too: judging them is the instance's job), a receiver discards
+//! what waited before it opened, and the socket follows open/close. Every
 //! socket sends with IP_MULTICAST_IF = 127.0.0.1 and joins on 127.0.0.1, so
 //! no datagram can leave the machine.
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use camsync::core::{PacketSource, SocketAction, SocketRole, SyncPacket, WireFormat};
-use camsync::net::{NetConfig, Receiver, Transport};
+use camsync::core::{SocketRole, SyncPacket, WireFormat};
+use camsync::net::socket::RX_BUF;
+use camsync::net::{NetConfig, Transport, UdpTransport};
 
 /// A port per test, so tests running in parallel do not hear each other.
-fn cfg(port_offset: u16, format: WireFormat) -> NetConfig {
+fn cfg(port_offset: u16) -> NetConfig {
     NetConfig {
         port: 20000 + (std::process::id() % 5000) as u16 * 4 + port_offset,
-        interface: Some("127.0.0.1".into()),
-        wire_format: format,
         ..NetConfig::default()
     }
 }
@@ -25,21 +27,21 @@ const P: SyncPacket = SyncPacket {
     ready_time_us: 1_767_225_606_410_688,
 };
 
-/// A transport with a socket of `role` open on the configured interface.
-fn opened(cfg: &NetConfig, role: SocketRole) -> Transport {
-    let mut t = Transport::new(cfg.clone());
-    t.apply(SocketAction::Open(role), None).unwrap();
+/// A transport with a socket of `role` open on 127.0.0.1.
+fn opened(cfg: &NetConfig, role: SocketRole) -> UdpTransport {
+    let mut t = UdpTransport::new(cfg.clone());
+    t.open(role, Some("127.0.0.1")).unwrap();
     t
 }
 
-/// Drain until `n` packets arrived or a second passed.
-fn collect(rx: &mut Transport, n: usize) -> Vec<SyncPacket> {
+/// Receive until `n` datagrams arrived or a second passed: (length, bytes kept).
+fn collect(rx: &mut UdpTransport, n: usize) -> Vec<(usize, Vec<u8>)> {
     let deadline = Instant::now() + Duration::from_secs(1);
     let mut got = Vec::new();
+    let mut buf = [0u8; RX_BUF];
     while got.len() < n && Instant::now() < deadline {
-        let mut src = rx.packets();
-        while let Some(p) = src.next_packet() {
-            got.push(p);
+        while let Some(r) = rx.recv(&mut buf).unwrap() {
+            got.push((r.len, buf[..r.len.min(RX_BUF)].to_vec()));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -47,93 +49,69 @@ fn collect(rx: &mut Transport, n: usize) -> Vec<SyncPacket> {
 }
 
 #[test]
-fn both_formats_arrive_and_garbage_is_skipped_not_fatal() {
-    for (i, format) in [WireFormat::Layer, WireFormat::Rpi].into_iter().enumerate() {
-        let cfg = cfg(i as u16, format);
-        let mut rx = opened(&cfg, SocketRole::Receiver);
-        let mut tx = opened(&cfg, SocketRole::Sender);
+fn raw_datagrams_of_any_length_arrive_with_their_real_length() {
+    let cfg = cfg(0);
+    let mut rx = opened(&cfg, SocketRole::Receiver);
+    let mut tx = opened(&cfg, SocketRole::Sender);
 
-        // Garbage first (unicast to the port): wrong lengths, an oversized
-        // datagram, and a right-sized one with absurd values.
-        let junk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let dst = (Ipv4Addr::LOCALHOST, cfg.port);
-        junk.send_to(&[1; 7], dst).unwrap();
-        junk.send_to(&[2; 100], dst).unwrap();
-        junk.send_to(&[0; 24], dst).unwrap();
-        tx.send(&P).unwrap();
-        tx.send(&P).unwrap();
+    // Garbage first (unicast to the port): wrong lengths, and one longer than
+    // the receive buffer, which must be reported with its real length.
+    let junk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let dst = (Ipv4Addr::LOCALHOST, cfg.port);
+    junk.send_to(&[1; 7], dst).unwrap();
+    junk.send_to(&[2; 100], dst).unwrap();
+    tx.send(P.encode(WireFormat::Layer).as_bytes()).unwrap();
+    tx.send(P.encode(WireFormat::Rpi).as_bytes()).unwrap();
 
-        let got = collect(&mut rx, 2);
-        assert_eq!(got, vec![P, P], "{format:?}");
-        let s = rx.rx_stats();
-        assert_eq!(s.accepted, 2);
-        assert_eq!(s.wrong_length, 1, "{s:?}");
-        assert_eq!(s.truncated, 1, "{s:?}");
-        assert_eq!(s.frame_duration, 1, "{s:?}");
+    let got = collect(&mut rx, 4);
+    let lens: Vec<usize> = got.iter().map(|g| g.0).collect();
+    assert_eq!(lens, [7, 100, 24, 40]);
+    assert_eq!(got[1].1.len(), RX_BUF, "only the buffer's worth was read");
+    for (len, bytes) in &got[2..] {
+        assert_eq!(SyncPacket::decode(&bytes[..*len]).unwrap().0, P);
     }
 }
 
 #[test]
-fn opening_a_receiver_flushes_stale_datagrams() {
-    let cfg = cfg(2, WireFormat::Layer);
-    let mut first = Receiver::open(&cfg, Some(Ipv4Addr::LOCALHOST)).unwrap();
+fn opening_a_receiver_discards_stale_datagrams() {
+    let cfg = cfg(1);
+    let mut first = opened(&cfg, SocketRole::Receiver);
     let mut tx = opened(&cfg, SocketRole::Sender);
-    tx.send(&P).unwrap();
+    tx.send(P.encode(WireFormat::Layer).as_bytes()).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     // SO_REUSEADDR: a second receiver on the same port gets its own copy of
     // later datagrams, but nothing sent before it existed.
-    let mut second = Receiver::open(&cfg, Some(Ipv4Addr::LOCALHOST)).unwrap();
-    assert_eq!(second.drain().next_packet(), None);
-    assert_eq!(first.drain().next_packet(), Some(P));
-    assert_eq!(first.flush(), 0);
-}
-
-#[test]
-fn the_drain_is_bounded_per_frame() {
-    let mut cfg = cfg(3, WireFormat::Layer);
-    cfg.max_drain = 4;
-    let mut rx = opened(&cfg, SocketRole::Receiver);
-    let mut tx = opened(&cfg, SocketRole::Sender);
-    for _ in 0..10 {
-        tx.send(&P).unwrap();
-    }
-    std::thread::sleep(Duration::from_millis(50));
-    let mut n = 0;
-    {
-        let mut src = rx.packets();
-        while src.next_packet().is_some() {
-            n += 1;
-        }
-    }
-    assert_eq!(n, 4, "one frame reads at most max_drain datagrams");
-    assert_eq!(rx.rx_stats().drain_limited, 1);
+    let mut second = opened(&cfg, SocketRole::Receiver);
+    let mut buf = [0u8; RX_BUF];
+    assert_eq!(second.recv(&mut buf).unwrap(), None);
+    tx.send(P.encode(WireFormat::Layer).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    // Reopening the first: the two datagrams waiting went with the old
+    // socket; the new one has nothing to discard or read.
     assert_eq!(
-        collect(&mut rx, 6).len(),
-        6,
-        "the rest waits for later frames"
+        first.open(SocketRole::Receiver, Some("127.0.0.1")).unwrap(),
+        0
     );
+    assert_eq!(first.recv(&mut buf).unwrap(), None);
+    assert_eq!(collect(&mut second, 1).len(), 1);
 }
 
 #[test]
-fn close_and_role_follow_the_actions() {
-    let cfg = cfg(0, WireFormat::Layer);
-    let mut t = Transport::new(NetConfig {
-        port: cfg.port + 1000,
-        ..cfg
-    });
+fn open_close_and_role() {
+    let mut t = UdpTransport::new(cfg(2));
     assert_eq!(t.role(), None);
-    t.apply(SocketAction::Open(SocketRole::Sender), None)
-        .unwrap();
+    t.open(SocketRole::Sender, Some("lo")).unwrap();
     assert_eq!(t.role(), Some(SocketRole::Sender));
-    t.apply(SocketAction::Open(SocketRole::Receiver), None)
-        .unwrap();
+    let mut buf = [0u8; RX_BUF];
+    assert!(t.recv(&mut buf).is_err(), "a sender cannot receive");
+    t.open(SocketRole::Receiver, Some("127.0.0.1")).unwrap();
     assert_eq!(t.role(), Some(SocketRole::Receiver));
-    assert!(t.send(&P).is_err(), "a receiver cannot send");
-    t.apply(SocketAction::Close, None).unwrap();
+    assert!(t.send(&[0; 24]).is_err(), "a receiver cannot send");
+    assert_eq!(t.recv(&mut buf).unwrap(), None, "nothing waiting: no block");
+    t.close();
     assert_eq!(t.role(), None);
-    let e = t
-        .apply(SocketAction::Open(SocketRole::Sender), Some("nosuchif0"))
-        .unwrap_err();
+    assert_eq!(t.raw_fd(), None);
+    let e = t.open(SocketRole::Sender, Some("nosuchif0")).unwrap_err();
     assert!(e.to_string().contains("nosuchif0"));
     assert_eq!(t.role(), None, "a failed open leaves no socket");
 }

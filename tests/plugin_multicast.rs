@@ -12,10 +12,22 @@ use std::time::{Duration, Instant};
 
 use camsync::core::{
     CameraControls, ClockSample, ClockSource, Completion, Controls, Layer, LayerParams,
-    PacketSource, Profile, SocketRole, SyncPacket,
+    PacketSource, Profile, SocketRole, SyncPacket, WireFormat,
 };
-use camsync::net::{NetConfig, Receiver};
-use camsync::plugin::{Config, Instance};
+use camsync::net::{NetConfig, Receiver, UdpTransport};
+use camsync::plugin::{Clock, Config, Instance};
+
+/// The shipped instance over UDP, reading scripted clocks.
+type Inst = Instance<UdpTransport, ScriptClock>;
+
+fn instance(id: &str, cfg: &Config, clock: &ScriptClock) -> Inst {
+    Instance::from_parts(
+        id,
+        Ok(cfg.clone()),
+        UdpTransport::new(cfg.net.clone()),
+        clock.clone(),
+    )
+}
 
 /// A port per test and process (net_loopback.rs uses 20000-41000, c_api.rs
 /// 45000 + 5k + 0..2).
@@ -35,6 +47,7 @@ fn config(port: u16) -> Config {
             interface: Some("127.0.0.1".into()),
             ..NetConfig::default()
         },
+        ..Config::default()
     }
 }
 
@@ -76,6 +89,12 @@ impl ClockSource for ScriptClock {
     }
 }
 
+impl Clock for ScriptClock {
+    fn now_ns(&mut self) -> u64 {
+        self.boot_ns
+    }
+}
+
 /// Packets handed to a core twin: exactly those the real client consumed.
 struct Replay<'a>(&'a mut std::collections::VecDeque<SyncPacket>, u32);
 
@@ -113,7 +132,7 @@ fn one_server_two_clients_compute_what_the_core_computes() {
     let cfg = config(port(0));
     let clock = ScriptClock::new();
     let base_ns = clock.boot_ns as i64 + 50_000_000;
-    let inst = |id: &str| Instance::with_clock(id, Ok(cfg.clone()), Box::new(clock.clone()));
+    let inst = |id: &str| instance(id, &cfg, &clock);
     let server = inst("server");
     let offsets_us = [5_000i64, -7_000];
     let clients = [inst("client-a"), inst("client-b")];
@@ -238,7 +257,7 @@ fn sockinfo(fd: RawFd) -> SockInfo {
 }
 
 /// The instance has a sender on 127.0.0.1, unbound; it reaches a listener.
-fn assert_sender(inst: &Instance, cfg: &Config, listener: &mut Receiver, base_ns: &mut i64) {
+fn assert_sender(inst: &Inst, cfg: &Config, listener: &mut Receiver, base_ns: &mut i64) {
     assert_eq!(inst.socket_role(), Some(SocketRole::Sender));
     let s = sockinfo(inst.socket_fd().unwrap());
     assert!(s.nonblocking && s.cloexec);
@@ -256,7 +275,7 @@ fn assert_sender(inst: &Instance, cfg: &Config, listener: &mut Receiver, base_ns
     assert_eq!(inst.stats().packets_sent, before + 1);
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
-        if listener.drain().next_packet().is_some() {
+        if let Some((Ok(_), _)) = listener.recv_decoded() {
             break;
         }
         assert!(Instant::now() < deadline, "the packet reached the group");
@@ -266,7 +285,7 @@ fn assert_sender(inst: &Instance, cfg: &Config, listener: &mut Receiver, base_ns
 
 /// The instance has a non-blocking receiver bound to the port, and a frame
 /// with nothing to read returns at once.
-fn assert_receiver(inst: &Instance, cfg: &Config, base_ns: &mut i64) {
+fn assert_receiver(inst: &Inst, cfg: &Config, base_ns: &mut i64) {
     assert_eq!(inst.socket_role(), Some(SocketRole::Receiver));
     let s = sockinfo(inst.socket_fd().unwrap());
     assert!(s.nonblocking, "a client socket is never blocking");
@@ -289,7 +308,7 @@ fn the_socket_follows_mode_interface_and_stop_start() {
     let cfg = config(port(1));
     let clock = ScriptClock::new();
     let mut base_ns = clock.boot_ns as i64 + 50_000_000;
-    let inst = Instance::with_clock("flips", Ok(cfg.clone()), Box::new(clock));
+    let inst = instance("flips", &cfg, &clock);
     let mut listener = Receiver::open(&cfg.net, Some(Ipv4Addr::LOCALHOST)).unwrap();
     inst.controls(&CAMERA).unwrap();
 
@@ -353,8 +372,8 @@ fn sync_adjustment_is_clamped_to_the_camera_limits() {
     let cfg = config(port(2));
     let clock = ScriptClock::new();
     let base_ns = clock.boot_ns as i64 + 50_000_000;
-    let server = Instance::with_clock("s", Ok(cfg.clone()), Box::new(clock.clone()));
-    let client = Instance::with_clock("c", Ok(cfg.clone()), Box::new(clock));
+    let server = instance("s", &cfg, &clock);
+    let client = instance("c", &cfg, &clock);
     server.controls(&CAMERA).unwrap();
     client
         .controls(&CameraControls {
@@ -402,4 +421,47 @@ fn a_rejected_config_disables_every_hook() {
     assert!(inst.request_completed(&completion(1)).is_err());
     assert!(inst.stop().is_err());
     assert_eq!(inst.socket_role(), None);
+}
+
+#[test]
+fn a_client_skips_garbage_and_accepts_both_formats() {
+    use camsync::net::Transport;
+    use std::net::UdpSocket;
+
+    let cfg = config(port(4));
+    let clock = ScriptClock::new();
+    let mut ts = clock.boot_ns as i64 + 50_000_000;
+    let client = instance("c", &cfg, &clock);
+    client.controls(&CAMERA).unwrap();
+    client.start(&mode(2)).unwrap();
+
+    let junk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let dst = (Ipv4Addr::LOCALHOST, cfg.net.port);
+    junk.send_to(&[1; 7], dst).unwrap();
+    junk.send_to(&[2; 100], dst).unwrap();
+    junk.send_to(&[0; 24], dst).unwrap(); // the right size, a zero frame duration
+    let mut tx = UdpTransport::new(cfg.net.clone());
+    tx.open(SocketRole::Sender, Some("127.0.0.1")).unwrap();
+    let p = SyncPacket {
+        frame_duration_us: 33_333,
+        frame_ts_us: clock.wall_minus_boot_ns / 1000 + clock.boot_ns / 1000,
+        ready_time_us: clock.wall_minus_boot_ns / 1000 + clock.boot_ns / 1000 + 3_000_000,
+    };
+    tx.send(p.encode(WireFormat::Layer).as_bytes()).unwrap();
+    tx.send(p.encode(WireFormat::Rpi).as_bytes()).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while client.stats().rx.accepted < 2 && Instant::now() < deadline {
+        ts += FRAME_US * 1000;
+        client.request_completed(&completion(ts)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let s = client.stats().rx;
+    assert_eq!(s.accepted, 2, "{s:?}");
+    assert_eq!(
+        (s.wrong_length, s.truncated, s.frame_duration),
+        (1, 1, 1),
+        "{s:?}"
+    );
+    assert_eq!(s.rejected(), 3);
 }

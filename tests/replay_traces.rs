@@ -48,6 +48,28 @@ fn every_golden_trace_replays_exactly() {
     println!("{} traces, {events} events replayed", files.len());
 }
 
+#[test]
+fn the_plugin_clamps_what_the_reference_sent_beyond_the_camera_limits() {
+    // slow_client's late client gets corrections of about -33 ms (defects.md
+    // 20) from a camera whose SyncAdjustment is limited to +-16666 us: the
+    // replay checks the core sent them as the reference did, and that the
+    // plugin wrote them clamped. Count them from the trace itself.
+    let ls = lines("slow_client/cam2.jsonl.gz");
+    let beyond = ls
+        .iter()
+        .filter_map(|l| {
+            let at = l.find("\"sync_adjustment_us\":")? + 21;
+            let end = at + l[at..].find(['}', ','])?;
+            l[at..end].parse::<i64>().ok()
+        })
+        .filter(|v| v.abs() > 16_666)
+        .count();
+    assert!(beyond > 0);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traces/slow_client/cam2.jsonl.gz");
+    let s = replay_file(&path, Profile::Compat).unwrap();
+    assert_eq!(s.clamped, beyond);
+}
+
 /// The lines of one trace, to mutate.
 fn lines(rel: &str) -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -171,6 +193,31 @@ fn an_unconsumed_datagram_is_caught() {
         )
     });
     assert_eq!(m.what, "rx consumed");
+}
+
+const RX: &str = "\"rx\":[{\"frame_duration_us\":33333,\"wall_clock_frame_timestamp_us\":1767225603077388,\"wall_clock_ready_time_us\":1767225606410688}],";
+
+#[test]
+fn datagrams_flushed_by_a_receiver_opening_replay_and_others_are_caught() {
+    // On the start that opens the client's receiver, a datagram recorded as
+    // read is the one the opening discarded: the replay passes.
+    let mut ls = lines("basic/cam1.jsonl.gz");
+    assert!(ls[2].starts_with("{\"kind\":\"start\"") && ls[2].contains("receiver"));
+    ls[2] = ls[2].replacen(
+        "{\"kind\":\"start\",",
+        &format!("{{\"kind\":\"start\",{RX}"),
+        1,
+    );
+    replay_reader(Cursor::new(ls.join("\n")), Profile::Compat).unwrap();
+    // On a request that opens nothing, no datagram can have been read.
+    let (_, m) = mutate("basic/cam1.jsonl.gz", 3, "\"kind\":\"queue\"", |l| {
+        l.replacen(
+            "{\"kind\":\"queue\",",
+            &format!("{{\"kind\":\"queue\",{RX}"),
+            1,
+        )
+    });
+    assert_eq!(m.what, "rx consumed (socket flush)");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! `camsync demo`: one server and N clients in one process, each a simulated
-//! camera in real time driving the real core and real UDP multicast on the
-//! loopback interface.
+//! camera in real time driving the shipped plugin instance (the core, real
+//! UDP multicast on the loopback interface, the system clocks).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -10,17 +10,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use camsync::core::{
-    CameraControls, Completion, Controls, HookOutput, Layer, LayerParams, Mode, Profile,
-    SyncPacket, WireFormat,
+    CameraControls, Completion, Controls, LayerParams, Mode, Profile, SocketRole, SyncPacket,
+    WireFormat,
 };
-use camsync::net::{NetConfig, Receiver, Transport};
+use camsync::net::{NetConfig, Receiver};
+use camsync::plugin::{Config, Instance};
 use camsync::sim::rng::Rng;
 use camsync::sim::sensor::{Sensor, SensorParams};
 use camsync::sim::{ErrorStats, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-
-use camsync::plugin::SystemClock;
 
 use crate::args::{self, num, span};
 use crate::exit::{self, Outcome};
@@ -33,9 +32,9 @@ use crate::table::Table;
 /// One server and N clients in this process, each a simulated
 /// camera (its own line time, whole-line frame length, sensor clock error in
 /// ppm, a two-frame control latency, µs start-of-frame timestamps) running in
-/// real time and driving the real sync layer: the core plus real UDP
-/// multicast. Traffic stays on this machine: every socket uses a loopback
-/// interface (IP_MULTICAST_IF), and TTL 0.
+/// real time and driving the real sync layer: the plugin instance libcamera
+/// runs, with real UDP multicast. Traffic stays on this machine: every socket
+/// uses a loopback interface (IP_MULTICAST_IF), and TTL 0.
 ///
 /// Phase error = a client's start of frame minus the nearest server start of
 /// frame (all cameras share this host's clock). Locked = |error| below one
@@ -173,8 +172,8 @@ enum Ev {
 struct Cam {
     name: String,
     mode: Mode,
-    layer: Layer,
-    transport: Transport,
+    /// The plugin instance, as libcamera would run it for this camera.
+    inst: Instance,
     params: SensorParams,
     sensor: Option<Sensor>,
     start_at: i64,
@@ -240,13 +239,23 @@ struct Report {
     interrupted: bool,
 }
 
-fn send_or_warn(cam: &mut Cam, out: HookOutput) -> Result<(), String> {
-    if let Some(action) = out.socket {
-        cam.transport
-            .apply(action, cam.layer.interface())
-            .map_err(|e| format!("{}: {e}", cam.name))?;
+/// The camera's instance has the socket its mode needs, or an error saying why not.
+fn check_socket(cam: &Cam) -> Result<(), String> {
+    let want = match cam.mode {
+        Mode::Server => Some(SocketRole::Sender),
+        Mode::Client => Some(SocketRole::Receiver),
+        Mode::Off => None,
+    };
+    if cam.inst.socket_role() == want {
+        return Ok(());
     }
-    Ok(())
+    Err(format!(
+        "{}: {}",
+        cam.name,
+        cam.inst
+            .last_socket_error()
+            .unwrap_or_else(|| "the sync socket is not open".into())
+    ))
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -272,20 +281,24 @@ fn demo(args: &Args) -> Result<Report, String> {
     sys::catch_sigint();
     let frame_us = (1e6 / args.fps).round() as i64;
     let frame_ns = frame_us * 1000;
-    let net = NetConfig {
-        group: args.group,
-        port: args.port,
-        interface: Some(ifaddr.to_string()),
-        // Loopback delivery to this host only; TTL 0 forbids any hop.
-        ttl: 0,
-        loopback: true,
-        wire_format: args.wire_format,
-        ..NetConfig::default()
-    };
-    let layer_params = LayerParams {
-        sync_period: args.sync_period,
-        ready_frame: args.ready_frame,
-        ..LayerParams::default()
+    // What every camera's instance is configured with, as a config file would.
+    let config = Config {
+        profile: args.profile,
+        layer: LayerParams {
+            sync_period: args.sync_period,
+            ready_frame: args.ready_frame,
+            ..LayerParams::default()
+        },
+        net: NetConfig {
+            group: args.group,
+            port: args.port,
+            interface: Some(ifaddr.to_string()),
+            // Loopback delivery to this host only; TTL 0 forbids any hop.
+            ttl: 0,
+            loopback: true,
+            wire_format: args.wire_format,
+            ..NetConfig::default()
+        },
     };
     let mut setup = Rng::stream(args.seed, "demo/setup");
     let t0 = sys::boot_ns();
@@ -299,18 +312,19 @@ fn demo(args: &Args) -> Result<Report, String> {
             );
             let lead = setup.range_i64(0, 900_000_000);
             let mode = if i == 0 { Mode::Server } else { Mode::Client };
-            let mut layer = Layer::new(layer_params, args.profile);
+            let name = format!("cam{i}");
+            let inst = Instance::with_config(&name, Ok(config.clone()));
             // As the simulator's cameras: the mode's range, down to the
             // half-frame clamp (the application fixes the rate at start).
-            layer.controls(&CameraControls {
+            // An enabled instance: the result is the controls added.
+            let _ = inst.controls(&CameraControls {
                 sync_adjustment_limits_us: Some([-(frame_us / 2) as i32, (frame_us / 2) as i32]),
                 frame_duration_limits_us: Some([frame_us / 2, 1_000_000]),
             });
             Cam {
-                name: format!("cam{i}"),
+                name,
                 mode,
-                layer,
-                transport: Transport::new(net.clone()),
+                inst,
                 params: SensorParams::new(line_ns, frame_ns as u64, ppb, 2),
                 sensor: None,
                 start_at: if i == 0 {
@@ -355,11 +369,9 @@ fn demo(args: &Args) -> Result<Report, String> {
         );
         b
     };
-    // The clocks the plugin reads for this profile.
-    let mut clock = SystemClock::for_profile(args.profile);
     // A second server on the group would steer these clients too: watch the
     // group for packets this demo's server did not send.
-    let mut watcher = Receiver::open(&net, Some(ifaddr)).map_err(|e| e.to_string())?;
+    let mut watcher = Receiver::open(&config.net, Some(ifaddr)).map_err(|e| e.to_string())?;
     let mut sent: VecDeque<SyncPacket> = VecDeque::new();
     let cpu0 = sys::process_cpu_ns();
     // The server's last and next start of frame, for live phase errors.
@@ -414,8 +426,8 @@ fn demo(args: &Args) -> Result<Report, String> {
                     frame_duration_limits_us: Some([frame_us, frame_us]),
                     ..Controls::default()
                 };
-                let out = c.layer.start(&controls, &mut clock);
-                send_or_warn(c, out)?;
+                let _ = c.inst.start(&controls);
+                check_socket(c)?;
                 let startup = c.rng.range_i64(30_000_000, 80_000_000);
                 let s0 = sys::boot_ns() + startup;
                 c.sensor = Some(Sensor::new(c.params, s0));
@@ -466,33 +478,26 @@ fn demo(args: &Args) -> Result<Report, String> {
                     sensor_timestamp_ns: Some(sensor_ts),
                     cancelled: false,
                 };
-                let out = {
-                    let mut packets = c.transport.packets();
-                    c.layer
-                        .request_completed(&completion, &mut clock, &mut packets)
-                };
+                // A server's packet goes out (or its failure is counted and
+                // logged) inside the instance.
+                let out = c.inst.request_completed(&completion).unwrap_or_default();
                 c.completed += 1;
                 if out.sync_ready == Some(true) && c.ready.is_none() {
                     c.ready = Some((frame, sof_ns));
                 }
                 if let Some(p) = out.tx {
-                    // Before sending: the watcher must know it as ours.
+                    // The watcher reads at the next tick: it will know it as ours.
                     if sent.len() == 64 {
                         sent.pop_front();
                     }
                     sent.push_back(p);
-                    if let Err(e) = c.transport.send(&p) {
-                        tracing::warn!("{}: {e}", c.name);
-                    }
                 }
                 queue(c)?;
             }
         }
     }
-    for c in &mut cams {
-        if let Some(action) = c.layer.stop() {
-            let _ = c.transport.apply(action, None);
-        }
+    for c in &cams {
+        let _ = c.inst.stop();
     }
     bar.finish_and_clear();
     let cpu_ns = sys::process_cpu_ns().saturating_sub(cpu0);
@@ -561,7 +566,10 @@ fn foreign_server(watcher: &mut Receiver, ours: &VecDeque<SyncPacket>) -> Option
 
 /// Queue one request (fresh controls); a client's SyncAdjustment goes to its sensor.
 fn queue(c: &mut Cam) -> Result<(), String> {
-    let out = c.layer.queue_request(&Controls::default());
+    let out = c
+        .inst
+        .queue_request(&Controls::default())
+        .map_err(|e| format!("{}: {e}", c.name))?;
     if let Some(a) = out.sync_adjustment_us {
         if a != 0 {
             c.adjustments += 1;
@@ -570,7 +578,7 @@ fn queue(c: &mut Cam) -> Result<(), String> {
             s.request_adjustment(sys::boot_ns(), a);
         }
     }
-    send_or_warn(c, out)
+    check_socket(c)
 }
 
 fn status(cams: &[Cam]) -> String {
@@ -623,7 +631,7 @@ fn cam_report(c: &Cam, t0: i64) -> CamReport {
         Some((f, _)) => c.errors.iter().filter(|e| e.0 >= f).map(|e| e.2).collect(),
         None => Vec::new(),
     };
-    let rx = c.transport.rx_stats();
+    let rx = c.inst.stats().rx;
     CamReport {
         camera: c.name.clone(),
         role: c.mode.name(),

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! `camsync replay`: run golden traces through the core.
+//! `camsync replay`: run golden traces through the plugin instance.
 
 use std::path::PathBuf;
 
@@ -9,12 +9,15 @@ use camsync::replay::{ReplayError, replay_file};
 use crate::args;
 use crate::exit::{self, Outcome};
 
-/// Replay golden traces (`.jsonl` or `.jsonl.gz`, format 1) through the core.
+/// Replay golden traces (`.jsonl` or `.jsonl.gz`, format 1) through the plugin.
 ///
-/// With --check, every output the trace records is compared with the core's:
-/// SyncAdjustment, FrameWallClock, SyncReady, SyncTimer, sent packets, clock
-/// samples, datagrams consumed and socket roles. Prints `OK <file> (<n> events)`
-/// or the first mismatching line.
+/// Each trace runs through the plugin instance libcamera loads (over an
+/// in-memory transport, on the recorded clock readings). With --check, every
+/// output the trace records is compared with the core's: SyncAdjustment,
+/// FrameWallClock, SyncReady, SyncTimer, sent packets, clock samples,
+/// datagrams consumed and socket roles; and the plugin's: SyncAdjustment
+/// clamped to the camera's limits, the datagram on the wire. Prints
+/// `OK <file> (<n> events)` or the first mismatching line.
 ///
 /// Example:
 ///   camsync replay --check tests/traces/*/*.jsonl.gz

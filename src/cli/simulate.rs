@@ -14,7 +14,7 @@ use crate::table::Table;
 /// Simulate a rig in virtual time, every core profile side by side.
 ///
 /// One server and N clients, each a simulated
-/// camera driving the real core, on a simulated network. Fast and
+/// camera running the plugin instance, on a simulated network. Fast and
 /// deterministic for a seed. Every profile of the core runs on identical
 /// inputs; the metrics are printed side by side, one column per profile.
 ///

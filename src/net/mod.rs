@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The transport: real UDP multicast sockets for the core's socket actions.
+//! Transports: what carries the sync packets between cameras.
 //!
-//! - [`socket`]: the sender (Server) and the non-blocking, bounded receiver (Client);
-//! - [`iface`]: interface names and addresses;
-//! - [`reject`]: counting and rate-limited logging of rejected datagrams;
-//! - [`Transport`]: follows the core's [`SocketAction`]s, one socket at a time.
+//! A [`Transport`] is one socket at a time, opened and closed as the core
+//! asks, sending and receiving raw datagrams. What the layer does with them —
+//! encoding, decoding and validating, the bounded drain per frame, the
+//! counters — is the plugin instance's (`crate::plugin::Instance`), so every
+//! transport gets the same treatment.
+//!
+//! - [`udp`]: [`UdpTransport`], real UDP multicast, the one the C API uses;
+//! - [`memory`]: [`MemoryTransport`], deterministic queues in memory, for the
+//!   simulator, the trace replay and the tests;
+//! - [`socket`]: the UDP sender (Server mode) and non-blocking receiver (Client mode);
+//! - [`iface`]: interface names and addresses.
 
 pub mod iface;
-pub mod reject;
+pub mod memory;
 pub mod socket;
+pub mod udp;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::core::{PacketSource, SocketAction, SocketRole, SyncPacket, WireFormat};
+use crate::core::{SocketRole, WireFormat};
 
 pub use iface::resolve_interface;
-pub use reject::RxStats;
-pub use socket::{Drain, Receiver, Sender};
+pub use memory::{MemDatagram, MemoryTransport};
+pub use socket::{Receiver, Sender};
+pub use udp::UdpTransport;
 
 /// Network settings (defaults as libcamera's sync layer and the Raspberry Pi IPA).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,123 +77,35 @@ pub enum NetError {
     Interface { interface: String, reason: String },
     #[error("no sender socket is open")]
     NotSender,
+    #[error("no receiver socket is open")]
+    NotReceiver,
 }
 
-#[derive(Debug)]
-enum Open {
-    Sender(Sender),
-    Receiver(Receiver),
+/// A datagram [`Transport::recv`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// The datagram's real length; more than the buffer's when it was
+    /// truncated (only the buffer's worth was read).
+    pub len: usize,
+    /// Who sent it, if known.
+    pub from: Option<SocketAddrV4>,
 }
 
-/// The one socket of a layer instance, following the core's socket actions.
-#[derive(Debug)]
-pub struct Transport {
-    cfg: NetConfig,
-    open: Option<Open>,
-    /// Stats of receivers already closed, so counts survive a reopen.
-    closed_stats: RxStats,
-}
-
-impl Transport {
-    pub fn new(cfg: NetConfig) -> Transport {
-        Transport {
-            cfg,
-            open: None,
-            closed_stats: RxStats::default(),
-        }
-    }
-
-    pub fn config(&self) -> &NetConfig {
-        &self.cfg
-    }
-
-    /// Carry out a socket action. `interface` is the layer's `SyncInterface`
-    /// (which wins over the configured one). The old socket is closed first,
-    /// so on error no socket is open.
-    pub fn apply(&mut self, action: SocketAction, interface: Option<&str>) -> Result<(), NetError> {
-        self.close();
-        let SocketAction::Open(role) = action else {
-            return Ok(());
-        };
-        let spec = interface.or(self.cfg.interface.as_deref());
-        let ifaddr = spec.map(resolve_interface).transpose()?;
-        self.open = Some(match role {
-            SocketRole::Sender => Open::Sender(Sender::open(&self.cfg, ifaddr)?),
-            SocketRole::Receiver => Open::Receiver(Receiver::open(&self.cfg, ifaddr)?),
-        });
-        tracing::debug!(
-            role = ?role,
-            group = %self.cfg.group,
-            port = self.cfg.port,
-            interface = spec.unwrap_or("(default)"),
-            "sync socket opened"
-        );
-        Ok(())
-    }
+/// One socket at a time, carrying raw datagrams. No call blocks.
+pub trait Transport {
+    /// Open a socket for `role`, closing any other first (on error none is
+    /// open). `interface` is a name or IPv4 address (`None`: the kernel's
+    /// choice). A receiver joins the group, binds the port and discards the
+    /// datagrams already waiting: returns how many it discarded.
+    fn open(&mut self, role: SocketRole, interface: Option<&str>) -> Result<usize, NetError>;
 
     /// Close the socket, if any.
-    pub fn close(&mut self) {
-        if let Some(Open::Receiver(r)) = self.open.take() {
-            self.closed_stats += r.stats();
-        }
-    }
+    fn close(&mut self);
 
-    /// The role of the open socket.
-    pub fn role(&self) -> Option<SocketRole> {
-        match self.open {
-            Some(Open::Sender(_)) => Some(SocketRole::Sender),
-            Some(Open::Receiver(_)) => Some(SocketRole::Receiver),
-            None => None,
-        }
-    }
+    /// Send one datagram to the group (a sender must be open).
+    fn send(&mut self, datagram: &[u8]) -> Result<(), NetError>;
 
-    /// The open socket's descriptor (for inspection).
-    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
-        use std::os::fd::AsRawFd;
-        match &self.open {
-            Some(Open::Sender(s)) => Some(s.as_raw_fd()),
-            Some(Open::Receiver(r)) => Some(r.as_raw_fd()),
-            None => None,
-        }
-    }
-
-    /// Send a packet (Server mode).
-    pub fn send(&mut self, packet: &SyncPacket) -> Result<(), NetError> {
-        match &mut self.open {
-            Some(Open::Sender(s)) => s.send(packet),
-            _ => Err(NetError::NotSender),
-        }
-    }
-
-    /// This frame's packets: a bounded drain of the receiver, or nothing.
-    pub fn packets(&mut self) -> Packets<'_> {
-        match &mut self.open {
-            Some(Open::Receiver(r)) => Packets::Drain(r.drain()),
-            _ => Packets::Nothing,
-        }
-    }
-
-    /// Receive statistics over every receiver this transport has had.
-    pub fn rx_stats(&self) -> RxStats {
-        let mut s = self.closed_stats;
-        if let Some(Open::Receiver(r)) = &self.open {
-            s += r.stats();
-        }
-        s
-    }
-}
-
-/// The packet source of one frame (no allocation).
-pub enum Packets<'a> {
-    Nothing,
-    Drain(Drain<'a>),
-}
-
-impl PacketSource for Packets<'_> {
-    fn next_packet(&mut self) -> Option<SyncPacket> {
-        match self {
-            Packets::Nothing => None,
-            Packets::Drain(d) => d.next_packet(),
-        }
-    }
+    /// Read one waiting datagram into `buf` (a receiver must be open);
+    /// `Ok(None)` when nothing is waiting.
+    fn recv(&mut self, buf: &mut [u8]) -> Result<Option<Received>, NetError>;
 }

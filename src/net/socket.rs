@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The two sockets: a sender (Server mode) and a non-blocking receiver
+//! The two UDP sockets: a sender (Server mode) and a non-blocking receiver
 //! (Client mode). Both close on exec; neither ever blocks the caller.
 
 use std::io;
@@ -8,16 +8,15 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::reject::{RateLimitedLog, RxStats};
-use super::{NetConfig, NetError};
+use super::{NetConfig, NetError, Received};
 use crate::core::wire::MAX_LEN;
-use crate::core::{PacketSource, SyncPacket, WireError, WireFormat};
+use crate::core::{SyncPacket, WireError, WireFormat};
 
-/// How many stale datagrams opening a receiver discards at most.
+/// How many stale datagrams [`Receiver::flush`] discards at most.
 const FLUSH_LIMIT: usize = 4096;
-/// Receive buffer: larger than the largest valid datagram so a longer one is
-/// seen as such (and `MSG_TRUNC` reports its real length anyway).
-const RX_BUF: usize = MAX_LEN + 24;
+/// A receive buffer larger than the largest valid datagram, so a longer one
+/// is seen as such (and `MSG_TRUNC` reports its real length anyway).
+pub const RX_BUF: usize = MAX_LEN + 24;
 
 fn udp_socket() -> io::Result<Socket> {
     Socket::new(
@@ -27,21 +26,21 @@ fn udp_socket() -> io::Result<Socket> {
     )
 }
 
-/// Sends packets to the group (Server mode).
+fn ctx(what: &'static str) -> impl Fn(io::Error) -> NetError {
+    move |source| NetError::Socket { what, source }
+}
+
+/// Sends datagrams to the group (Server mode).
 #[derive(Debug)]
 pub struct Sender {
     socket: Socket,
     dest: SockAddr,
-    format: WireFormat,
-    /// Sends that failed (logged).
-    pub send_errors: u64,
 }
 
 impl Sender {
     /// A sender on `interface` (`None`: the kernel's choice, i.e. the
     /// default route).
     pub fn open(cfg: &NetConfig, interface: Option<Ipv4Addr>) -> Result<Sender, NetError> {
-        let ctx = |what: &'static str| move |e| NetError::Socket { what, source: e };
         let socket = udp_socket().map_err(ctx("create the sender socket"))?;
         if let Some(ifaddr) = interface {
             socket
@@ -57,25 +56,21 @@ impl Sender {
         Ok(Sender {
             socket,
             dest: SocketAddrV4::new(cfg.group, cfg.port).into(),
-            format: cfg.wire_format,
-            send_errors: 0,
         })
     }
 
-    /// Send one packet in the configured format. Never blocks: a full send
-    /// buffer drops the packet (the next one follows `sync_period` frames later).
-    pub fn send(&mut self, packet: &SyncPacket) -> Result<(), NetError> {
-        let d = packet.encode(self.format);
-        match self.socket.send_to(d.as_bytes(), &self.dest) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.send_errors += 1;
-                Err(NetError::Socket {
-                    what: "send the sync packet",
-                    source: e,
-                })
-            }
-        }
+    /// Send one datagram. Never blocks: a full send buffer drops it (the
+    /// next packet follows `sync_period` frames later).
+    pub fn send(&mut self, datagram: &[u8]) -> Result<(), NetError> {
+        self.socket
+            .send_to(datagram, &self.dest)
+            .map(drop)
+            .map_err(ctx("send the sync packet"))
+    }
+
+    /// Encode `packet` in `format` and send it.
+    pub fn send_packet(&mut self, packet: &SyncPacket, format: WireFormat) -> Result<(), NetError> {
+        self.send(packet.encode(format).as_bytes())
     }
 
     pub fn local_addr(&self) -> Option<SocketAddrV4> {
@@ -89,39 +84,19 @@ impl AsRawFd for Sender {
     }
 }
 
-impl AsRawFd for Receiver {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
 /// A datagram decoded and validated, with its format; or why it was rejected.
 pub type Decoded = Result<(SyncPacket, WireFormat), WireError>;
-
-/// A datagram as received, before decoding.
-#[derive(Debug, Clone, Copy)]
-pub struct Received<'a> {
-    pub bytes: &'a [u8],
-    /// The datagram's real length (may exceed `bytes.len()`: truncated).
-    pub len: usize,
-    pub from: Option<SocketAddrV4>,
-}
 
 /// Joined to the group, bound to the port, non-blocking (Client mode).
 #[derive(Debug)]
 pub struct Receiver {
     socket: Socket,
-    buf: [u8; RX_BUF],
-    max_drain: usize,
-    stats: RxStats,
-    log: RateLimitedLog,
 }
 
 impl Receiver {
     /// Join `cfg.group` on `interface` (`None`: INADDR_ANY, the kernel picks
-    /// from the routing table), bind the port, discard what is waiting.
+    /// from the routing table) and bind the port.
     pub fn open(cfg: &NetConfig, interface: Option<Ipv4Addr>) -> Result<Receiver, NetError> {
-        let ctx = |what: &'static str| move |e| NetError::Socket { what, source: e };
         let socket = udp_socket().map_err(ctx("create the receiver socket"))?;
         socket
             .set_reuse_address(true)
@@ -137,93 +112,48 @@ impl Receiver {
         socket
             .bind(&bind.into())
             .map_err(ctx("bind the sync port"))?;
-        let mut r = Receiver {
-            socket,
-            buf: [0; RX_BUF],
-            max_drain: cfg.max_drain.max(1),
-            stats: RxStats::default(),
-            log: RateLimitedLog::new(std::time::Duration::from_secs(5)),
-        };
-        r.flush();
-        Ok(r)
+        Ok(Receiver { socket })
     }
 
     /// Discard every datagram waiting (stale from an earlier run), bounded.
     /// Returns how many were discarded.
     pub fn flush(&mut self) -> usize {
         let mut n = 0;
-        while n < FLUSH_LIMIT && self.recv_raw().is_some() {
+        let mut buf = [0u8; RX_BUF];
+        while n < FLUSH_LIMIT && matches!(self.recv(&mut buf), Ok(Some(_))) {
             n += 1;
         }
-        self.stats.flushed += n as u64;
         n
-    }
-
-    pub fn stats(&self) -> RxStats {
-        self.stats
     }
 
     pub fn local_addr(&self) -> Option<SocketAddrV4> {
         self.socket.local_addr().ok()?.as_socket_ipv4()
     }
 
-    /// Read one datagram if one is waiting; `None` when none is (or on an
-    /// error, which is logged).
-    pub fn recv_raw(&mut self) -> Option<Received<'_>> {
-        match recv_from_trunc(self.socket.as_raw_fd(), &mut self.buf) {
-            Ok((len, from)) => Some(Received {
-                bytes: &self.buf[..len.min(RX_BUF)],
-                len,
-                from,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => None,
-            Err(e) => {
-                tracing::warn!("sync socket receive error: {e}");
-                None
-            }
+    /// Read one datagram into `buf` if one is waiting (`Ok(None)` when none is).
+    pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        match recv_from_trunc(self.socket.as_raw_fd(), buf) {
+            Ok((len, from)) => Ok(Some(Received { len, from })),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
-    /// Read, decode and validate one datagram; `None` when none is waiting.
+    /// Read, decode and validate one datagram; `None` when none is waiting
+    /// (or the read failed).
     pub fn recv_decoded(&mut self) -> Option<(Decoded, Option<SocketAddrV4>)> {
-        let r = self.recv_raw()?;
-        let decoded = SyncPacket::decode_received(r.bytes, r.len)
+        let mut buf = [0u8; RX_BUF];
+        let r = self.recv(&mut buf).ok()??;
+        let decoded = SyncPacket::decode_received(&buf, r.len)
             .and_then(|(p, f)| p.validate().map(|()| (p, f)));
         Some((decoded, r.from))
     }
-
-    /// The packets of this frame: at most `max_drain` datagrams are read;
-    /// invalid ones are counted, logged (rate-limited) and skipped.
-    pub fn drain(&mut self) -> Drain<'_> {
-        Drain { rx: self, read: 0 }
-    }
 }
 
-/// A bounded drain of a [`Receiver`], handed to the core as its packet source.
-pub struct Drain<'a> {
-    rx: &'a mut Receiver,
-    read: usize,
-}
-
-impl PacketSource for Drain<'_> {
-    fn next_packet(&mut self) -> Option<SyncPacket> {
-        while self.read < self.rx.max_drain {
-            self.read += 1;
-            let (decoded, from) = self.rx.recv_decoded()?;
-            match decoded {
-                Ok((p, _)) => {
-                    self.rx.stats.accepted += 1;
-                    return Some(p);
-                }
-                Err(e) => {
-                    self.rx.stats.count(&e);
-                    self.rx.log.rejected(from, &e);
-                }
-            }
-        }
-        self.rx.stats.drain_limited += 1;
-        None
+impl AsRawFd for Receiver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
     }
 }
 

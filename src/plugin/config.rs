@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! # comment            ; comment
+//! profile = compat
 //! group = 239.255.255.250
 //! port = 10000
 //! [/base/axi/pcie@120000/rp1/i2c@88000/imx708@1a]
@@ -22,11 +23,12 @@
 use std::net::Ipv4Addr;
 
 use crate::core::controls::MAX_INTERFACE_LEN;
-use crate::core::{LayerParams, WireFormat};
+use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
+    "profile",
     "group",
     "port",
     "sync_period",
@@ -46,10 +48,16 @@ pub fn env_name(key: &str) -> String {
     format!("LIBCAMERA_SYNC_{}", key.to_ascii_uppercase())
 }
 
-/// One camera's settings.
+/// One camera's settings: everything a plugin instance takes, whoever runs
+/// it (libcamera through the C API, `camsync demo`, the simulator, a trace
+/// replay, the tests).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
+    /// The core's arithmetic, and with it the clocks the instance reads.
+    pub profile: Profile,
+    /// The algorithm's parameters.
     pub layer: LayerParams,
+    /// The network's.
     pub net: NetConfig,
 }
 
@@ -83,6 +91,9 @@ impl Config {
         };
         let v = value.trim();
         match key {
+            "profile" => {
+                self.profile = Profile::from_name(v).ok_or_else(|| bad(PROFILE_NAMES))?;
+            }
             "group" => {
                 let a: Ipv4Addr = v.parse().map_err(|_| bad("not an IPv4 address"))?;
                 if !a.is_multicast() {
@@ -227,6 +238,10 @@ impl Config {
     }
 }
 
+/// The profiles a `profile` value may name (keep in step with `Profile::ALL`;
+/// a test checks).
+const PROFILE_NAMES: &str = "expected one of: compat, precision";
+
 fn positive(v: &str) -> Option<u32> {
     v.parse::<u32>().ok().filter(|&n| n > 0)
 }
@@ -263,6 +278,18 @@ mod tests {
         assert_eq!(c.net.ttl, 1);
         assert_eq!(c.net.interface, None);
         assert_eq!(c.net.wire_format, WireFormat::Layer);
+        assert_eq!(c.profile, Profile::default());
+    }
+
+    #[test]
+    fn every_profile_is_named_in_the_error() {
+        let e = Config::default().set("profile", "nope", "x").unwrap_err();
+        for p in Profile::ALL {
+            assert!(e.to_string().contains(p.name()), "{e}");
+            let mut c = Config::default();
+            c.set("profile", p.name(), "x").unwrap();
+            assert_eq!(c.profile, *p);
+        }
     }
 
     #[test]
@@ -279,9 +306,11 @@ mod tests {
                 ("LIBCAMERA_SYNC_TTL", "3"),
                 ("LIBCAMERA_SYNC_LOOPBACK", "off"),
                 ("LIBCAMERA_SYNC_WIRE_FORMAT", "rpi"),
+                ("LIBCAMERA_SYNC_PROFILE", "compat"),
             ]),
         )
         .unwrap();
+        assert_eq!(c.profile, Profile::Compat);
         assert_eq!(c.net.group, Ipv4Addr::new(239, 1, 2, 3));
         assert_eq!(c.net.port, 12345);
         assert_eq!(c.layer.sync_period, 10);
@@ -306,6 +335,7 @@ mod tests {
             ("LIBCAMERA_SYNC_LOOPBACK", "maybe"),
             ("LIBCAMERA_SYNC_WIRE_FORMAT", "json"),
             ("LIBCAMERA_SYNC_INTERFACE", "e th0"),
+            ("LIBCAMERA_SYNC_PROFILE", "fast"),
         ] {
             let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(k), "{e}");

@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! One camera's layer: the core [`Layer`], its [`Transport`] and its
-//! configuration behind one mutex.
+//! One camera's layer: the core [`Layer`], its [`Transport`], its [`Clock`]
+//! and its configuration behind one mutex.
+//!
+//! This is what ships around the core, whatever carries the packets: the
+//! socket lifecycle the core asks for (on the configured or the
+//! application's interface), encoding the packets a server sends in the
+//! configured wire format, a bounded drain per client frame that validates
+//! every datagram, the clamp of `SyncAdjustment` to the camera's limits, and
+//! closing everything at stop. [`UdpTransport`] and [`SystemClock`] are what
+//! the C API uses; the simulator, the trace replay and the tests run the same
+//! instance over [`crate::net::MemoryTransport`] and a
+//! [`super::ManualClock`].
 //!
 //! libcamera calls `start`/`queueRequest` on the application's thread and
 //! `requestCompleted` on its CameraManager thread, so every hook takes the
 //! lock. It is held only for the hook's own work: no hook blocks on I/O (the
-//! sockets are non-blocking; a client drains a bounded number of datagrams
+//! transport never blocks; a client drains a bounded number of datagrams
 //! per frame), and the frame path does not allocate in steady state.
 //!
 //! A panic inside a hook poisons the mutex; the next hook finds it poisoned,
@@ -14,55 +24,17 @@
 
 use std::os::fd::RawFd;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use crate::core::{
-    CameraControls, ClockSample, ClockSource, Completion, ControlInfo, Controls, FrameOutput,
-    Layer, Mode, Profile, SocketAction, SocketRole,
+    CameraControls, Completion, ControlInfo, Controls, FrameOutput, Layer, Mode, NoPackets,
+    SocketAction, SocketRole,
 };
-use crate::net::{RxStats, Transport};
+use crate::net::{Transport, UdpTransport};
 
+use super::clock::{Clock, SystemClock};
 use super::config::{Config, ConfigError};
-
-/// The clock pair the wall-clock fit uses: the input clock (the one the
-/// sensor timestamps are in) is read before and after CLOCK_REALTIME.
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock {
-    input: nix::time::ClockId,
-}
-
-impl SystemClock {
-    /// The clocks of `profile`. `Compat` reads CLOCK_BOOTTIME as the
-    /// reference's ClockRecovery does; `Precision` reads CLOCK_MONOTONIC,
-    /// the clock V4L2 stamps frames with (`spec/defects.md` 12).
-    pub fn for_profile(profile: Profile) -> SystemClock {
-        let input = match profile {
-            Profile::Compat => nix::time::ClockId::CLOCK_BOOTTIME,
-            Profile::Precision => nix::time::ClockId::CLOCK_MONOTONIC,
-        };
-        SystemClock { input }
-    }
-}
-
-fn now_ns(id: nix::time::ClockId) -> u64 {
-    // clock_gettime on these clocks cannot fail on Linux; 0 if it ever did.
-    nix::time::clock_gettime(id)
-        .map(|t| (t.tv_sec() as u64).wrapping_mul(1_000_000_000) + t.tv_nsec() as u64)
-        .unwrap_or(0)
-}
-
-impl ClockSource for SystemClock {
-    fn sample(&mut self) -> ClockSample {
-        let boot_before_ns = now_ns(self.input);
-        let wall_ns = now_ns(nix::time::ClockId::CLOCK_REALTIME);
-        let boot_after_ns = now_ns(self.input);
-        ClockSample {
-            boot_before_ns,
-            wall_ns,
-            boot_after_ns,
-        }
-    }
-}
+use super::rx::{Rx, RxStats};
+use super::timers::RateLimit;
 
 /// Which hook a test asks to panic (`CAMSYNC_DEBUG_PANIC=<hook>`; see
 /// [`Instance::new`]).
@@ -99,6 +71,8 @@ pub struct Disabled;
 pub struct QueueOutput {
     /// `SyncAdjustment`, µs, within the camera's advertised limits.
     pub sync_adjustment_us: Option<i32>,
+    /// The core's value, before the clamp.
+    pub requested_us: Option<i32>,
     /// The core's value was outside the limits and was clamped.
     pub clamped: bool,
 }
@@ -120,28 +94,33 @@ pub struct Stats {
     pub rx: RxStats,
 }
 
-struct State {
+struct State<T, C> {
     /// False when the configuration was rejected, or after a panic.
     enabled: bool,
+    config: Config,
     layer: Layer,
-    transport: Transport,
-    clock: Box<dyn ClockSource + Send>,
+    transport: T,
+    clock: C,
+    /// The role of the socket open on the transport.
+    socket: Option<SocketRole>,
     /// The camera's `SyncAdjustment` limits, µs.
     adjust_limits: Option<[i32; 2]>,
     stats: Stats,
+    rx: Rx,
     debug_panic: Option<Hook>,
-    /// When a socket error was last logged (a failing open is retried on
-    /// every request; the log is rate-limited).
-    socket_error_logged: Option<Instant>,
+    /// A failing open is retried on every request: its log is rate-limited.
+    socket_error_log: RateLimit,
+    /// Why the last socket open failed (cleared when one succeeds).
+    last_socket_error: Option<String>,
 }
 
-/// One camera's sync layer.
-pub struct Instance {
+/// One camera's sync layer, over transport `T` with clocks `C`.
+pub struct Instance<T = UdpTransport, C = SystemClock> {
     camera_id: String,
-    state: Mutex<State>,
+    state: Mutex<State<T, C>>,
 }
 
-impl std::fmt::Debug for Instance {
+impl<T, C> std::fmt::Debug for Instance<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Instance")
             .field("camera_id", &self.camera_id)
@@ -150,9 +129,10 @@ impl std::fmt::Debug for Instance {
 }
 
 impl Instance {
-    /// The instance for `camera_id`, configured from the environment
-    /// (`LIBCAMERA_SYNC_*`, `LIBCAMERA_SYNC_CONFIG`). A rejected configuration
-    /// is logged, naming the key, and leaves the instance disabled.
+    /// The instance for `camera_id` as libcamera runs it, configured from the
+    /// environment (`LIBCAMERA_SYNC_*`, `LIBCAMERA_SYNC_CONFIG`). A rejected
+    /// configuration is logged, naming the key, and leaves the instance
+    /// disabled.
     ///
     /// Test hook: `CAMSYNC_DEBUG_PANIC=<hook>` (`controls`, `start`,
     /// `queue_request`, `request_completed`, `stop`) makes that hook panic,
@@ -170,23 +150,43 @@ impl Instance {
     }
 
     /// The instance for `camera_id` with a given configuration (or the error
-    /// that rejected it).
+    /// that rejected it), over UDP multicast, reading the system clocks of
+    /// the configured profile.
     pub fn with_config(camera_id: &str, config: Result<Config, ConfigError>) -> Instance {
-        let clock = Box::new(SystemClock::for_profile(Profile::Compat));
-        Instance::with_clock(camera_id, config, clock)
+        let (net, profile) = match &config {
+            Ok(c) => (c.net.clone(), c.profile),
+            Err(_) => Default::default(),
+        };
+        Instance::from_parts(
+            camera_id,
+            config,
+            UdpTransport::new(net),
+            SystemClock::for_profile(profile),
+        )
     }
+}
 
-    /// As [`Instance::with_config`], reading the clocks from `clock` (tests
-    /// script it; the plugin reads the system clocks).
-    pub fn with_clock(
+impl<C> Instance<UdpTransport, C> {
+    /// The open socket's descriptor, for inspection (tests).
+    pub fn socket_fd(&self) -> Option<RawFd> {
+        self.with_transport(|t| t.raw_fd())
+    }
+}
+
+impl<T: Transport, C: Clock> Instance<T, C> {
+    /// The instance for `camera_id` with a given configuration (or the error
+    /// that rejected it), over `transport`, reading `clock`.
+    pub fn from_parts(
         camera_id: &str,
         config: Result<Config, ConfigError>,
-        clock: Box<dyn ClockSource + Send>,
-    ) -> Instance {
+        transport: T,
+        clock: C,
+    ) -> Instance<T, C> {
         let (config, enabled) = match config {
             Ok(c) => {
                 tracing::info!(
                     camera = camera_id,
+                    profile = c.profile.name(),
                     group = %c.net.group,
                     port = c.net.port,
                     interface = c.net.interface.as_deref().unwrap_or("(default)"),
@@ -203,28 +203,33 @@ impl Instance {
                 (Config::default(), false)
             }
         };
-        let profile = Profile::Compat;
         Instance {
             camera_id: camera_id.to_string(),
             state: Mutex::new(State {
                 enabled,
-                layer: Layer::new(config.layer, profile),
-                transport: Transport::new(config.net),
+                layer: Layer::new(config.layer, config.profile),
+                config,
+                transport,
                 clock,
+                socket: None,
                 adjust_limits: None,
                 stats: Stats::default(),
+                rx: Rx::default(),
                 debug_panic: None,
-                socket_error_logged: None,
+                socket_error_log: RateLimit::new(5_000_000_000),
+                last_socket_error: None,
             }),
         }
     }
+}
 
+impl<T: Transport, C> Instance<T, C> {
     pub fn camera_id(&self) -> &str {
         &self.camera_id
     }
 
     /// The state, or — if a panic poisoned it — the state disabled.
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<T, C>> {
         match self.state.lock() {
             Ok(g) => g,
             Err(poisoned) => {
@@ -238,19 +243,10 @@ impl Instance {
                 }
                 g.enabled = false;
                 g.transport.close();
+                g.socket = None;
                 g
             }
         }
-    }
-
-    /// The state for a hook, unless the instance is disabled.
-    fn lock_enabled(&self, hook: Hook) -> Result<MutexGuard<'_, State>, Disabled> {
-        let g = self.lock();
-        if !g.enabled {
-            return Err(Disabled);
-        }
-        g.check_panic(hook);
-        Ok(g)
     }
 
     /// Whether the layer runs for this camera.
@@ -258,28 +254,58 @@ impl Instance {
         self.lock().enabled
     }
 
+    /// The configuration in effect (the defaults when it was rejected).
+    pub fn config(&self) -> Config {
+        self.lock().config.clone()
+    }
+
     /// The counters.
     pub fn stats(&self) -> Stats {
         let g = self.lock();
         Stats {
-            rx: g.transport.rx_stats(),
+            rx: g.rx.stats,
             ..g.stats
         }
     }
 
     /// The role of the open socket (None: closed).
     pub fn socket_role(&self) -> Option<SocketRole> {
-        self.lock().transport.role()
+        self.lock().socket
     }
 
-    /// The open socket's descriptor, for inspection (tests).
-    pub fn socket_fd(&self) -> Option<RawFd> {
-        self.lock().transport.raw_fd()
+    /// Why the last attempt to open a socket failed, unless one succeeded since.
+    pub fn last_socket_error(&self) -> Option<String> {
+        self.lock().last_socket_error.clone()
     }
 
     /// The sync mode in effect.
     pub fn mode(&self) -> Mode {
         self.lock().layer.mode()
+    }
+
+    /// Run `f` on the transport (the simulator delivers datagrams and takes
+    /// the sent ones; tests inject faults). `f` must not call the instance:
+    /// its lock is held.
+    pub fn with_transport<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut self.lock().transport)
+    }
+
+    /// Run `f` on the clock (the simulator and the replay set it before
+    /// each hook). `f` must not call the instance: its lock is held.
+    pub fn with_clock<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
+        f(&mut self.lock().clock)
+    }
+}
+
+impl<T: Transport, C: Clock> Instance<T, C> {
+    /// The state for a hook, unless the instance is disabled.
+    fn lock_enabled(&self, hook: Hook) -> Result<MutexGuard<'_, State<T, C>>, Disabled> {
+        let g = self.lock();
+        if !g.enabled {
+            return Err(Disabled);
+        }
+        g.check_panic(hook);
+        Ok(g)
     }
 
     /// `controls`: the controls to add (`None`: the camera does not support
@@ -297,7 +323,7 @@ impl Instance {
     pub fn start(&self, controls: &Controls) -> Result<(), Disabled> {
         let mut g = self.lock_enabled(Hook::Start)?;
         let State { layer, clock, .. } = &mut *g;
-        let out = layer.start(controls, clock.as_mut());
+        let out = layer.start(controls, clock);
         g.apply_socket(out.socket);
         Ok(())
     }
@@ -308,32 +334,7 @@ impl Instance {
         let mut g = self.lock_enabled(Hook::QueueRequest)?;
         let out = g.layer.queue_request(controls);
         g.apply_socket(out.socket);
-        let Some(us) = out.sync_adjustment_us else {
-            return Ok(QueueOutput::default());
-        };
-        let Some([min, max]) = g.adjust_limits else {
-            return Ok(QueueOutput {
-                sync_adjustment_us: Some(us),
-                clamped: false,
-            });
-        };
-        let v = us.clamp(min.min(max), max.max(min));
-        let clamped = v != us;
-        if clamped {
-            g.stats.clamped += 1;
-            tracing::warn!(
-                camera = %self.camera_id,
-                wanted_us = us,
-                applied_us = v,
-                min_us = min,
-                max_us = max,
-                "SyncAdjustment clamped to the camera's limits"
-            );
-        }
-        Ok(QueueOutput {
-            sync_adjustment_us: Some(v),
-            clamped,
-        })
+        Ok(g.clamp(out.sync_adjustment_us))
     }
 
     /// `requestCompleted`: the metadata to add. A server's packet is sent
@@ -341,21 +342,27 @@ impl Instance {
     pub fn request_completed(&self, completion: &Completion) -> Result<FrameOutput, Disabled> {
         let mut g = self.lock_enabled(Hook::RequestCompleted)?;
         let State {
+            config,
             layer,
             transport,
             clock,
+            socket,
             stats,
+            rx,
             ..
         } = &mut *g;
-        let out = {
-            let mut packets = transport.packets();
-            layer.request_completed(completion, clock.as_mut(), &mut packets)
+        let out = if *socket == Some(SocketRole::Receiver) {
+            let now = clock.now_ns();
+            let mut packets = rx.drain(transport, config.net.max_drain, now);
+            layer.request_completed(completion, clock, &mut packets)
+        } else {
+            layer.request_completed(completion, clock, &mut NoPackets)
         };
         if out.diag.processed {
             stats.frames += 1;
         }
         if let Some(p) = &out.tx {
-            match transport.send(p) {
+            match transport.send(p.encode(config.net.wire_format).as_bytes()) {
                 Ok(()) => stats.packets_sent += 1,
                 Err(e) => {
                     stats.send_errors += 1;
@@ -374,43 +381,98 @@ impl Instance {
         g.apply_socket(a);
         // Whatever the core thought, nothing stays open after stop.
         g.transport.close();
+        g.socket = None;
         Ok(())
     }
 }
 
-impl State {
+impl<T: Transport, C: Clock> State<T, C> {
     fn check_panic(&self, hook: Hook) {
         if self.debug_panic == Some(hook) {
             panic!("CAMSYNC_DEBUG_PANIC: injected panic in {hook:?}");
         }
     }
 
+    /// Carry out the core's socket action: on the application's
+    /// `SyncInterface`, else the configured interface.
     fn apply_socket(&mut self, action: Option<SocketAction>) {
-        let Some(action) = action else { return };
-        let State {
-            layer, transport, ..
-        } = self;
-        if let Err(e) = transport.apply(action, layer.interface()) {
-            self.stats.socket_errors += 1;
-            let now = Instant::now();
-            if self
-                .socket_error_logged
-                .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(5))
-            {
-                self.socket_error_logged = Some(now);
-                tracing::error!(
-                    mode = layer.mode().name(),
-                    errors = self.stats.socket_errors,
-                    "sync socket: {e}"
+        let role = match action {
+            None => return,
+            Some(SocketAction::Close) => {
+                self.transport.close();
+                self.socket = None;
+                return;
+            }
+            Some(SocketAction::Open(role)) => role,
+        };
+        let interface = self
+            .layer
+            .interface()
+            .or(self.config.net.interface.as_deref());
+        match self.transport.open(role, interface) {
+            Ok(flushed) => {
+                self.socket = Some(role);
+                self.last_socket_error = None;
+                self.rx.stats.flushed += flushed as u64;
+                tracing::debug!(
+                    role = ?role,
+                    group = %self.config.net.group,
+                    port = self.config.net.port,
+                    interface = interface.unwrap_or("(default)"),
+                    "sync socket opened"
                 );
             }
-            // Ask again on the next hook that needs a socket.
-            layer.socket_lost();
+            Err(e) => {
+                self.socket = None;
+                self.stats.socket_errors += 1;
+                self.last_socket_error = Some(e.to_string());
+                let now = self.clock.now_ns();
+                if self.socket_error_log.allow(now).is_some() {
+                    tracing::error!(
+                        mode = self.layer.mode().name(),
+                        errors = self.stats.socket_errors,
+                        "sync socket: {e}"
+                    );
+                }
+                // Ask again on the next hook that needs a socket.
+                self.layer.socket_lost();
+            }
+        }
+    }
+
+    /// The core's `SyncAdjustment`, clamped to the camera's limits.
+    fn clamp(&mut self, us: Option<i32>) -> QueueOutput {
+        let Some(us) = us else {
+            return QueueOutput::default();
+        };
+        let Some([min, max]) = self.adjust_limits else {
+            return QueueOutput {
+                sync_adjustment_us: Some(us),
+                requested_us: Some(us),
+                clamped: false,
+            };
+        };
+        let v = us.clamp(min.min(max), max.max(min));
+        let clamped = v != us;
+        if clamped {
+            self.stats.clamped += 1;
+            tracing::warn!(
+                wanted_us = us,
+                applied_us = v,
+                min_us = min,
+                max_us = max,
+                "SyncAdjustment clamped to the camera's limits"
+            );
+        }
+        QueueOutput {
+            sync_adjustment_us: Some(v),
+            requested_us: Some(us),
+            clamped,
         }
     }
 }
 
-impl Drop for Instance {
+impl<T, C> Drop for Instance<T, C> {
     fn drop(&mut self) {
         // terminate: the socket closes with the transport.
         tracing::debug!(camera = %self.camera_id, "sync layer terminated");

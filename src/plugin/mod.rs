@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The layer as libcamera runs it: one [`Instance`] per camera (the core
-//! layer, its socket and its configuration behind a lock, reading the real
-//! clocks), its [`config`]uration, [`logging`] in libcamera's format, and the
+//! layer, its transport, its clocks and its configuration behind a lock),
+//! its [`config`]uration, [`logging`] in libcamera's format, and the
 //! [`panic`](mod@panic) boundary the C API uses.
+//!
+//! - [`instance`]: the instance, generic over its transport and clocks;
+//! - [`clock`]: the clocks it reads (system, or set by a simulator);
+//! - `rx`: a client's bounded, validating drain and its counters;
+//! - `timers`: rate limits on the instance's clock.
 
+pub mod clock;
 pub mod config;
 pub mod instance;
 pub mod logging;
 pub mod panic;
+mod rx;
+mod timers;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError};
-pub use instance::{Disabled, Hook, Instance, QueueOutput, Stats, SystemClock};
+pub use instance::{Disabled, Hook, Instance, QueueOutput, Stats};
+pub use rx::RxStats;

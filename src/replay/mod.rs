@@ -1,25 +1,37 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! Replay a golden trace through the core and check every output the trace
-//! records as golden (`spec/traces.md`, "How to replay"):
+//! Replay a golden trace through the shipped plugin instance
+//! (`plugin::Instance` over a [`MemoryTransport`], reading a
+//! [`ManualClock`] set to the recorded readings) and check every output the
+//! trace records as golden (`spec/traces.md`, "How to replay"):
 //! - the `controls` line: sync available, and the controls added with their limits;
-//! - each `expect`: `SyncAdjustment`, `FrameWallClock`, `SyncReady`,
-//!   `SyncTimer` and the sent packet (and nothing else);
+//! - each `expect`: the core's `SyncAdjustment`, `FrameWallClock`,
+//!   `SyncReady`, `SyncTimer` and the packet to send (and nothing else);
 //! - that a clock was sampled exactly when `clock` is not null;
 //! - that exactly the datagrams in `rx` were consumed;
 //! - cancelled requests produce nothing;
 //! - the socket role (and interface) when a `net` entry is present.
+//!
+//! And what the plugin does with the core's outputs: the `SyncAdjustment` it
+//! writes is the core's clamped to the camera's limits, and the datagram it
+//! sends is the expected packet in the layer's 24-byte format.
 
 pub mod trace;
 
 use std::fmt;
 use std::io::BufRead;
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use crate::core::{
-    ADDED_CONTROLS, CameraControls, ClockSample, ClockSource, Completion, Layer, PacketSource,
-    Profile, SocketAction, SocketRole, SyncPacket,
+    ADDED_CONTROLS, CameraControls, ClockSample, Completion, Profile, SocketRole, SyncPacket,
+    WireFormat,
 };
+use crate::net::{MemDatagram, MemoryTransport, NetConfig};
+use crate::plugin::{Config, Instance, ManualClock};
 use trace::{Header, Line, TraceClock, TraceNet, TracePacket};
+
+/// What replays a trace: the plugin instance, over memory, on the recorded clocks.
+type ReplayInstance = Instance<MemoryTransport, ManualClock>;
 
 /// The first difference between a trace and the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,36 +78,11 @@ pub struct ReplayStats {
     pub packets_sent: usize,
     /// Packets the core consumed.
     pub packets_read: usize,
+    /// `SyncAdjustment`s the plugin clamped to the camera's limits.
+    pub clamped: usize,
     /// The completion index (0-based, cancelled ones included) on which
     /// SyncReady first became true.
     pub ready_at: Option<usize>,
-}
-
-/// Hands the core the recorded clock readings and counts the samples taken.
-struct TraceClockSource {
-    reading: Option<TraceClock>,
-    samples: u32,
-}
-
-impl ClockSource for TraceClockSource {
-    fn sample(&mut self) -> ClockSample {
-        self.samples += 1;
-        self.reading.map(ClockSample::from).unwrap_or_default()
-    }
-}
-
-/// Hands the core the recorded datagrams and counts what it consumed.
-struct TraceInbox<'a> {
-    rx: &'a [TracePacket],
-    consumed: usize,
-}
-
-impl PacketSource for TraceInbox<'_> {
-    fn next_packet(&mut self) -> Option<SyncPacket> {
-        let p = self.rx.get(self.consumed)?.packet();
-        self.consumed += 1;
-        Some(p)
-    }
 }
 
 /// Replay one trace file.
@@ -103,9 +90,27 @@ pub fn replay_file(path: &Path, profile: Profile) -> Result<ReplayStats, ReplayE
     replay_reader(trace::open(path)?, profile)
 }
 
+/// The configuration a trace's header describes, with the core's `profile`.
+fn config(h: &Header, profile: Profile, line: usize) -> Result<Config, ReplayError> {
+    let group: Ipv4Addr = h
+        .layer_params
+        .group
+        .parse()
+        .map_err(|_| format_err(line, "layer_params.group is not an IPv4 address"))?;
+    Ok(Config {
+        profile,
+        layer: h.layer_params(),
+        net: NetConfig {
+            group,
+            port: h.layer_params.port,
+            ..NetConfig::default()
+        },
+    })
+}
+
 /// Replay a trace read from `input`.
 pub fn replay_reader(input: impl BufRead, profile: Profile) -> Result<ReplayStats, ReplayError> {
-    let mut state: Option<(Header, Layer)> = None;
+    let mut state: Option<(Header, ReplayInstance)> = None;
     let mut stats = ReplayStats::default();
     for (i, text) in input.lines().enumerate() {
         let lineno = i + 1;
@@ -132,16 +137,21 @@ pub fn replay_reader(input: impl BufRead, profile: Profile) -> Result<ReplayStat
                         &format!("trace format {} (only 1 is known)", h.format),
                     ));
                 }
-                let layer = Layer::new(h.layer_params(), profile);
-                state = Some((h, layer));
+                let inst = Instance::from_parts(
+                    &h.camera,
+                    Ok(config(&h, profile, lineno)?),
+                    MemoryTransport::new(),
+                    ManualClock::default(),
+                );
+                state = Some((h, inst));
                 continue;
             }
             other => {
-                let Some((header, layer)) = state.as_mut() else {
+                let Some((header, inst)) = state.as_ref() else {
                     return Err(format_err(lineno, "the first line must be the header"));
                 };
                 stats.events += 1;
-                step(header, layer, other, &mut ck, &mut stats);
+                step(header, inst, other, &mut ck, &mut stats);
             }
         }
         if let Some(m) = ck.first {
@@ -192,7 +202,44 @@ fn show<T: fmt::Debug>(v: &T) -> String {
     }
 }
 
-fn step(header: &Header, layer: &mut Layer, line: Line, ck: &mut Checker, stats: &mut ReplayStats) {
+/// Before a hook: the recorded clock reading (any value if none) and the
+/// datagrams recorded as read, waiting on the port.
+fn prepare(inst: &ReplayInstance, clock: Option<TraceClock>, rx: &[TracePacket]) -> Before {
+    inst.with_clock(|k| {
+        k.next = clock.map(ClockSample::from).unwrap_or_default();
+        k.samples = 0;
+    });
+    let flushed = inst_flushed(inst);
+    inst.with_transport(|t| {
+        for p in rx {
+            t.push_waiting(MemDatagram::packet(&p.packet(), WireFormat::Layer));
+        }
+        Before {
+            opens: t.counters().opens,
+            received: t.counters().received,
+            flushed,
+        }
+    })
+}
+
+/// What the transport had done before a hook.
+struct Before {
+    opens: u64,
+    received: u64,
+    flushed: u64,
+}
+
+fn inst_flushed(inst: &ReplayInstance) -> u64 {
+    inst.stats().rx.flushed
+}
+
+fn step(
+    header: &Header,
+    inst: &ReplayInstance,
+    line: Line,
+    ck: &mut Checker,
+    stats: &mut ReplayStats,
+) {
     match line {
         Line::Header(_) => unreachable!("handled by the caller"),
         Line::Controls(c) => {
@@ -204,7 +251,10 @@ fn step(header: &Header, layer: &mut Layer, line: Line, ck: &mut Checker, stats:
                 }),
                 frame_duration_limits_us: cam.frame_duration_limits_us,
             };
-            let added = layer.controls(&camera);
+            let added = match inst.controls(&camera) {
+                Ok(a) => a,
+                Err(_) => return ck.eq("instance enabled", true, false),
+            };
             ck.eq(
                 "expect.sync_available",
                 c.expect.sync_available,
@@ -237,39 +287,52 @@ fn step(header: &Header, layer: &mut Layer, line: Line, ck: &mut Checker, stats:
             }
         }
         Line::Start(s) => {
-            let mut clock = TraceClockSource {
-                reading: s.clock,
-                samples: 0,
-            };
-            let out = layer.start(&s.controls.as_controls(), &mut clock);
-            ck.eq("clock samples", u32::from(s.clock.is_some()), clock.samples);
-            check_socket(header, layer, out.socket, s.net.as_ref(), s.rx.len(), ck);
+            let before = prepare(inst, s.clock, &s.rx);
+            if inst.start(&s.controls.as_controls()).is_err() {
+                return ck.eq("instance enabled", true, false);
+            }
+            check_clock(inst, s.clock.is_some(), ck);
+            check_socket(inst, &before, s.net.as_ref(), s.rx.len(), ck);
         }
         Line::Queue(q) => {
-            let out = layer.queue_request(&q.controls.as_controls());
+            let before = prepare(inst, None, &q.rx);
+            let Ok(out) = inst.queue_request(&q.controls.as_controls()) else {
+                return ck.eq("instance enabled", true, false);
+            };
+            let expected = q.expect.sync_adjustment_us;
+            ck.eq("expect.sync_adjustment_us", expected, out.requested_us);
+            // The plugin writes the core's value within the camera's limits.
+            let written =
+                expected.map(|v| match header.camera_controls.sync_adjustment_limits_us {
+                    Some([lo, hi]) => v.clamp(lo.min(hi), hi.max(lo)),
+                    None => v,
+                });
             ck.eq(
-                "expect.sync_adjustment_us",
-                q.expect.sync_adjustment_us,
+                "SyncAdjustment written (the camera's limits)",
+                written,
                 out.sync_adjustment_us,
             );
-            check_socket(header, layer, out.socket, q.net.as_ref(), q.rx.len(), ck);
+            ck.eq("SyncAdjustment clamped", written != expected, out.clamped);
+            stats.clamped += usize::from(out.clamped);
+            check_socket(inst, &before, q.net.as_ref(), q.rx.len(), ck);
         }
         Line::Complete(c) => {
-            let mut clock = TraceClockSource {
-                reading: c.clock,
-                samples: 0,
-            };
-            let mut inbox = TraceInbox {
-                rx: &c.rx,
-                consumed: 0,
-            };
+            let before = prepare(inst, c.clock, &c.rx);
             let completion = Completion {
                 sensor_timestamp_ns: c.sensor_timestamp_ns,
                 cancelled: c.cancelled,
             };
-            let out = layer.request_completed(&completion, &mut clock, &mut inbox);
-            ck.eq("clock samples", u32::from(c.clock.is_some()), clock.samples);
-            ck.eq("rx consumed", c.rx.len(), inbox.consumed);
+            let Ok(out) = inst.request_completed(&completion) else {
+                return ck.eq("instance enabled", true, false);
+            };
+            check_clock(inst, c.clock.is_some(), ck);
+            let (consumed, sent) = inst.with_transport(|t| {
+                let consumed = t.counters().received - before.received;
+                t.clear_waiting();
+                let sent = t.take_sent();
+                (consumed, (sent, t.take_sent().is_some()))
+            });
+            ck.eq("rx consumed", c.rx.len() as u64, consumed);
             let e = &c.expect;
             ck.eq(
                 "expect.frame_wall_clock_ns",
@@ -278,18 +341,29 @@ fn step(header: &Header, layer: &mut Layer, line: Line, ck: &mut Checker, stats:
             );
             ck.eq("expect.sync_ready", e.sync_ready, out.sync_ready);
             ck.eq("expect.sync_timer_us", e.sync_timer_us, out.sync_timer_us);
-            ck.eq("expect.tx", e.tx.as_ref().map(TracePacket::packet), out.tx);
+            let expected_tx = e.tx.as_ref().map(TracePacket::packet);
+            ck.eq("expect.tx", expected_tx, out.tx);
+            // What went on the wire: that packet, in the layer format
+            // (24 bytes, as the C++ layer sends), once.
+            let (datagram, more) = sent;
+            ck.eq(
+                "datagram sent (length, packet)",
+                expected_tx.map(|p| (WireFormat::Layer.datagram_len(), Ok(p))),
+                datagram.map(|d| (d.len(), SyncPacket::decode(d.as_bytes()).map(|x| x.0))),
+            );
+            ck.eq("datagrams sent in one call", false, more);
             if let Some(tx) = &e.tx
                 && let Some(dst) = &tx.dst
             {
-                let ours = format!("{}:{}", header.layer_params.group, header.layer_params.port);
+                let cfg = inst.config();
+                let ours = format!("{}:{}", cfg.net.group, cfg.net.port);
                 ck.eq("expect.tx.dst", dst.as_str(), ours.as_str());
             }
             if let Some(net) = &c.net {
-                check_socket(header, layer, None, Some(net), 0, ck);
+                check_socket(inst, &before, Some(net), 0, ck);
             }
-            stats.packets_sent += usize::from(out.tx.is_some());
-            stats.packets_read += inbox.consumed;
+            stats.packets_sent += usize::from(datagram.is_some());
+            stats.packets_read += consumed as usize;
             if out.diag.sync_achieved && stats.ready_at.is_none() {
                 stats.ready_at = Some(stats.completions);
             }
@@ -298,26 +372,31 @@ fn step(header: &Header, layer: &mut Layer, line: Line, ck: &mut Checker, stats:
     }
 }
 
-/// Check a hook's socket action against the trace's `net` entry, and that the
-/// datagrams flushed when a receiver opens are the ones recorded in `rx`.
+/// A clock was sampled exactly when the trace recorded a reading.
+fn check_clock(inst: &ReplayInstance, recorded: bool, ck: &mut Checker) {
+    let samples = inst.with_clock(|k| k.samples);
+    ck.eq("clock samples", u64::from(recorded), samples);
+}
+
+/// Check what the hook did with the socket against the trace's `net` entry,
+/// and that the datagrams recorded in `rx` were the ones a receiver opening
+/// discarded.
 fn check_socket(
-    header: &Header,
-    layer: &Layer,
-    action: Option<SocketAction>,
+    inst: &ReplayInstance,
+    before: &Before,
     net: Option<&TraceNet>,
     rx_len: usize,
     ck: &mut Checker,
 ) {
-    let opened = match action {
-        Some(SocketAction::Open(role)) => Some(role),
-        _ => None,
-    };
-    let flushed = if opened == Some(SocketRole::Receiver) {
-        rx_len
-    } else {
-        0
-    };
-    ck.eq("rx consumed (socket flush)", rx_len, flushed);
+    let (opened, interface) = inst.with_transport(|t| {
+        let opened = (t.counters().opens > before.opens)
+            .then(|| t.role())
+            .flatten();
+        t.clear_waiting();
+        (opened, t.interface().map(str::to_string))
+    });
+    let flushed = inst_flushed(inst) - before.flushed;
+    ck.eq("rx consumed (socket flush)", rx_len as u64, flushed);
     let Some(net) = net else { return };
     let role = match opened {
         Some(SocketRole::Sender) => "sender",
@@ -331,22 +410,23 @@ fn check_socket(
         opened == Some(SocketRole::Receiver),
     );
     if opened == Some(SocketRole::Receiver) {
+        let cfg = inst.config();
         if let Some(iface) = &net.interface {
             ck.eq(
                 "net.interface",
                 iface.as_str(),
-                layer.interface().unwrap_or("0.0.0.0"),
+                interface.as_deref().unwrap_or("0.0.0.0"),
             );
         }
         if let Some(group) = &net.group {
             ck.eq(
                 "net.group",
                 group.as_str(),
-                header.layer_params.group.as_str(),
+                cfg.net.group.to_string().as_str(),
             );
         }
         if let Some(bind) = &net.bind {
-            let ours = format!("0.0.0.0:{}", header.layer_params.port);
+            let ours = format!("0.0.0.0:{}", cfg.net.port);
             ck.eq("net.bind", bind.as_str(), ours.as_str());
         }
     }

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The virtual-time event loop: every camera's sensor, hooks, clocks and the
-//! network between them, in true-time order. One run per core profile, on
-//! identical inputs (every random draw comes from a per-purpose stream that
-//! does not depend on what the algorithm does).
+//! network between them, in true-time order. Each camera runs the shipped
+//! plugin instance (`plugin::Instance`) over a [`MemoryTransport`], reading a
+//! [`ManualClock`] the loop sets from the host model at each hook call. One
+//! run per core profile, on identical inputs (every random draw comes from a
+//! per-purpose stream that does not depend on what the algorithm does).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use super::rng::Rng;
-use super::scenario::{Role, Scenario};
+use super::scenario::{CameraSpec, Role, Scenario};
 use super::sensor::{HostClock, Sensor};
-use crate::core::{
-    CameraControls, ClockSample, ClockSource, Completion, Controls, Layer, Mode, PacketSource,
-    Profile, SocketAction, SocketRole, SyncPacket,
-};
+use crate::core::{CameraControls, ClockSample, Completion, Controls, Mode, Profile};
+use crate::net::{MemDatagram, MemoryTransport};
+use crate::plugin::{Config, Instance, ManualClock};
 
 /// One sensor frame of one camera, as it happened (the simulator's truth).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,14 @@ pub struct Rig {
 }
 
 impl Rig {
+    /// The profile of a camera in `role`.
+    pub fn profile(&self, role: Role) -> Profile {
+        match role {
+            Role::Server => self.server,
+            Role::Client => self.client,
+        }
+    }
+
     /// Every camera on `p`.
     pub const fn uniform(p: Profile) -> Rig {
         Rig {
@@ -146,13 +155,15 @@ impl EvKind {
     }
 }
 
+/// What each camera runs: the plugin instance, over memory, on a set clock.
+type SimInstance = Instance<MemoryTransport, ManualClock>;
+
 struct Camera {
-    layer: Layer,
+    inst: SimInstance,
     sensor: Option<Sensor>,
     run: u32,
     started_runs: u32,
     last_completion: i64,
-    inbox: VecDeque<SyncPacket>,
     trace: CameraTrace,
     latency: Rng,
     gaps: Rng,
@@ -160,28 +171,6 @@ struct Camera {
     drops: Rng,
     startup: Rng,
     jitter: Rng,
-}
-
-/// A clock sample computed from the host model at the hook's call time.
-struct SimClock(ClockSample);
-
-impl ClockSource for SimClock {
-    fn sample(&mut self) -> ClockSample {
-        self.0
-    }
-}
-
-struct Inbox<'a> {
-    q: &'a mut VecDeque<SyncPacket>,
-    read: u64,
-}
-
-impl PacketSource for Inbox<'_> {
-    fn next_packet(&mut self) -> Option<SyncPacket> {
-        let p = self.q.pop_front()?;
-        self.read += 1;
-        Some(p)
-    }
 }
 
 struct Engine<'s> {
@@ -192,7 +181,8 @@ struct Engine<'s> {
     net: Vec<Rng>,
     queue: BinaryHeap<Reverse<(i64, u8, u64, EvKind)>>,
     seq: u64,
-    packets: Vec<SyncPacket>,
+    /// Every datagram sent, delivered by index.
+    packets: Vec<MemDatagram>,
     server_frames: u64,
     server_runs: Vec<(i64, i64)>,
     end_ns: Option<i64>,
@@ -205,8 +195,23 @@ pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
     run_rig(sc, Rig::uniform(profile))
 }
 
-/// Simulate `sc` with the server and the clients on the profiles of `rig`.
+/// Simulate `sc` with the server and the clients on the profiles of `rig`,
+/// every camera otherwise configured as the scenario says.
 pub fn run_rig(sc: &Scenario, rig: Rig) -> ProfileRun {
+    let base = sc.params.config();
+    run_configured(sc, rig, |c| Config {
+        profile: rig.profile(c.role),
+        ..base.clone()
+    })
+}
+
+/// Simulate `sc` with each camera's plugin instance configured by `config`;
+/// `rig` names the run in reports.
+pub fn run_configured(
+    sc: &Scenario,
+    rig: Rig,
+    config: impl Fn(&CameraSpec) -> Config,
+) -> ProfileRun {
     let p = &sc.params;
     let seed = p.seed;
     let ncams = sc.cameras.len();
@@ -215,17 +220,17 @@ pub fn run_rig(sc: &Scenario, rig: Rig) -> ProfileRun {
         .iter()
         .map(|c| {
             let s = |what: &str| Rng::stream(seed, &format!("{what}/{}", c.name));
-            let profile = match c.role {
-                Role::Server => rig.server,
-                Role::Client => rig.client,
-            };
             Camera {
-                layer: Layer::new(p.layer_params(), profile),
+                inst: Instance::from_parts(
+                    &c.name,
+                    Ok(config(c)),
+                    MemoryTransport::new(),
+                    ManualClock::default(),
+                ),
                 sensor: None,
                 run: 0,
                 started_runs: 0,
                 last_completion: i64::MIN / 2,
-                inbox: VecDeque::new(),
                 trace: CameraTrace::default(),
                 latency: s("latency"),
                 gaps: s("gaps"),
@@ -265,7 +270,8 @@ pub fn run_rig(sc: &Scenario, rig: Rig) -> ProfileRun {
             sync_adjustment_limits_us: Some([-(fd / 2) as i32, (fd / 2) as i32]),
             frame_duration_limits_us: Some([mode_min, 1_000_000]),
         };
-        e.cams[i].layer.controls(&controls);
+        // An enabled instance: the result is the controls added.
+        let _ = e.cams[i].inst.controls(&controls);
         e.push(c.start_ns, EvKind::Start { cam: i });
     }
     // A bound in case the server never reaches its last frame.
@@ -280,10 +286,21 @@ pub fn run_rig(sc: &Scenario, rig: Rig) -> ProfileRun {
         e.handle(ev);
     }
     let end_ns = e.end_ns.unwrap_or(hard_end);
-    let mut cameras: Vec<CameraTrace> = e.cams.into_iter().map(|c| c.trace).collect();
-    for c in &mut cameras {
-        c.adjustments_applied = c.frames.iter().filter(|f| f.adj_us != 0).count() as u64;
-    }
+    let cameras: Vec<CameraTrace> = e
+        .cams
+        .into_iter()
+        .map(|c| {
+            let stats = c.inst.stats();
+            let undeliverable = c.inst.with_transport(|t| t.counters().undeliverable);
+            CameraTrace {
+                adjustments_applied: c.trace.frames.iter().filter(|f| f.adj_us != 0).count() as u64,
+                packets_sent: stats.packets_sent,
+                packets_read: stats.rx.accepted,
+                packets_undeliverable: undeliverable,
+                ..c.trace
+            }
+        })
+        .collect();
     ProfileRun {
         rig,
         server_runs: e.server_runs,
@@ -303,12 +320,9 @@ impl Engine<'_> {
     fn handle(&mut self, ev: EvKind) {
         match ev {
             EvKind::Deliver { to, packet } => {
-                let c = &mut self.cams[to];
-                if c.layer.socket_role() == Some(SocketRole::Receiver) {
-                    c.inbox.push_back(self.packets[packet as usize]);
-                } else {
-                    c.trace.packets_undeliverable += 1;
-                }
+                // Queued if the camera has a receiver open, lost otherwise.
+                let d = self.packets[packet as usize];
+                self.cams[to].inst.with_transport(|t| t.deliver(d));
             }
             EvKind::Start { cam } => self.start(cam),
             EvKind::FrameStart { cam, run } => self.frame_start(cam, run),
@@ -322,18 +336,17 @@ impl Engine<'_> {
                 let c = &mut self.cams[cam];
                 c.sensor = None;
                 c.run += 1; // in-flight requests complete cancelled: ignored
-                if c.layer.stop().is_some() {
-                    c.inbox.clear();
-                }
+                let _ = c.inst.stop();
                 let gap = self.sc.params.restart_gap_ms as i64 * 1_000_000;
                 self.push(self.now + gap, EvKind::Start { cam });
             }
         }
     }
 
-    /// Three clock reads at the call time `tc`: BOOTTIME, REALTIME, BOOTTIME.
-    /// Returns the sample and the time after the reads.
-    fn clock_sample(&mut self, cam: usize, tc: i64) -> (ClockSample, i64) {
+    /// Set the camera's clock for a hook called at `tc`: three reads,
+    /// BOOTTIME, REALTIME, BOOTTIME (what its core gets if it asks for a
+    /// sample), and `tc` as its monotonic time. Returns the time after the reads.
+    fn set_clock(&mut self, cam: usize, tc: i64) -> i64 {
         let p = &self.sc.params;
         let c = &mut self.cams[cam];
         let g1 = c
@@ -350,19 +363,15 @@ impl Engine<'_> {
             wall_ns: h.wall(tc + g1, noise) as u64,
             boot_after_ns: h.boot(tc + g1 + g2) as u64,
         };
-        (sample, tc + g1 + g2)
-    }
-
-    fn socket(&mut self, cam: usize, action: Option<SocketAction>) {
-        if let Some(SocketAction::Open(SocketRole::Receiver) | SocketAction::Close) = action {
-            // Opening a receiver discards what was waiting; closing drops it.
-            self.cams[cam].inbox.clear();
-        }
+        c.inst.with_clock(|k| k.set(sample, tc.max(0) as u64));
+        tc + g1 + g2
     }
 
     fn queue_request(&mut self, cam: usize, tq: i64) {
         let c = &mut self.cams[cam];
-        let out = c.layer.queue_request(&Controls::default());
+        let Ok(out) = c.inst.queue_request(&Controls::default()) else {
+            return;
+        };
         if let Some(a) = out.sync_adjustment_us {
             if a != 0 {
                 c.trace.adjustments_requested += 1;
@@ -372,7 +381,6 @@ impl Engine<'_> {
                 s.request_adjustment(tq, a);
             }
         }
-        self.socket(cam, out.socket);
     }
 
     fn start(&mut self, cam: usize) {
@@ -397,10 +405,8 @@ impl Engine<'_> {
             frame_duration_limits_us: Some([fd, fd]),
             ..Controls::default()
         };
-        let (sample, after) = self.clock_sample(cam, t);
-        let mut clock = SimClock(sample);
-        let out = self.cams[cam].layer.start(&controls, &mut clock);
-        self.socket(cam, out.socket);
+        let after = self.set_clock(cam, t);
+        let _ = self.cams[cam].inst.start(&controls);
         for i in 0..4 {
             self.queue_request(cam, after + 20_000 * i);
         }
@@ -477,30 +483,23 @@ impl Engine<'_> {
             return;
         }
         let tc = self.now;
-        let (sample, after) = self.clock_sample(cam, tc);
-        let mut clock = SimClock(sample);
+        let after = self.set_clock(cam, tc);
         let c = &mut self.cams[cam];
-        let mut inbox = Inbox {
-            q: &mut c.inbox,
-            read: 0,
-        };
         let completion = Completion {
             sensor_timestamp_ns: Some(sensor_ts),
             cancelled: false,
         };
-        let out = c
-            .layer
-            .request_completed(&completion, &mut clock, &mut inbox);
-        let inbox_read = inbox.read;
-        c.trace.packets_read += inbox_read;
+        let out = c.inst.request_completed(&completion).unwrap_or_default();
         let rec = &mut c.trace.frames[record];
         rec.sync_ready = out.sync_ready;
         rec.correction_us = out.diag.correction_us;
-        rec.packets = inbox_read as u32;
+        rec.packets = out.diag.packets;
         let frame = rec.frame;
-        if let Some(pkt) = out.tx {
-            c.trace.packets_sent += 1;
-            self.send(cam, pkt, after);
+        while let Some(d) = self.cams[cam]
+            .inst
+            .with_transport(MemoryTransport::take_sent)
+        {
+            self.send(cam, d, after);
         }
         self.queue_request(cam, after + 10_000);
         if self.sc.cameras[cam].restart_after_frame == Some(frame) && run == 0 {
@@ -508,11 +507,11 @@ impl Engine<'_> {
         }
     }
 
-    fn send(&mut self, from: usize, pkt: SyncPacket, t: i64) {
+    fn send(&mut self, from: usize, d: MemDatagram, t: i64) {
         let p = &self.sc.params;
         let n = self.cams.len();
         let id = self.packets.len() as u32;
-        self.packets.push(pkt);
+        self.packets.push(d);
         for to in 0..n {
             if to == from {
                 continue;

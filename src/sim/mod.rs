@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The closed-loop simulator: simulated cameras, hosts and network in virtual
-//! time, driving the real core (`crate::core::Layer`) hook by hook. Pure and
+//! time, each camera running the shipped plugin instance
+//! (`crate::plugin::Instance` over `crate::net::MemoryTransport`) hook by hook. Pure and
 //! deterministic: no I/O, no real clocks; the same seed gives the same
 //! numbers on every machine.
 //!

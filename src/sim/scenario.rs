@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::rng::{Rng, fnv1a};
 use super::sensor::{HostClock, SensorParams, WALL_EPOCH_NS};
 use crate::core::LayerParams;
+use crate::plugin::Config;
 
 /// A camera's part in the rig.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -616,12 +617,17 @@ impl ScenarioParams {
         parts.join(", ")
     }
 
-    pub fn layer_params(&self) -> LayerParams {
-        LayerParams {
-            sync_period: self.sync_period,
-            ready_frame: self.ready_frame,
-            min_adjustment_us: self.min_adjustment_us,
-            ..LayerParams::default()
+    /// The configuration every camera's plugin instance gets (the default
+    /// profile; `engine::run` sets the one it simulates).
+    pub fn config(&self) -> Config {
+        Config {
+            layer: LayerParams {
+                sync_period: self.sync_period,
+                ready_frame: self.ready_frame,
+                min_adjustment_us: self.min_adjustment_us,
+                ..LayerParams::default()
+            },
+            ..Config::default()
         }
     }
 
