@@ -10,8 +10,14 @@
  *   controls::controls: SyncAdjustment and SyncInterface have no stable
  *   numeric id across libcamera builds, and by-name lookup lets this file
  *   compile against any libcamera.
- * - Only public libcamera headers are used. When <libcamera/layer.h> is
- *   missing, the v6 LayerInfo/LayerInterface are declared here.
+ * - Public libcamera headers only, with one exception: built inside
+ *   libcamera's tree (where LIBCAMERA_BASE_PRIVATE is defined, as for
+ *   libcamera's own layers), the layer logs through libcamera's logger
+ *   (<libcamera/base/log.h>, category SyncLayer), so its lines are libcamera's
+ *   own: format, thread ids, LIBCAMERA_LOG_FILE or syslog, LIBCAMERA_LOG_LEVELS.
+ *   Elsewhere the Rust library writes libcamera's format itself. When
+ *   <libcamera/layer.h> is missing, the v6 LayerInfo/LayerInterface are
+ *   declared here.
  * - Requests that did not complete are passed as cancelled (ignored).
  * - Exported: the data objects layerInfo and layerInterface (default
  *   visibility); everything else is hidden. In the cargo cdylib build
@@ -20,6 +26,7 @@
  */
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +34,11 @@
 #include <libcamera/control_ids.h>
 #include <libcamera/controls.h>
 #include <libcamera/request.h>
+
+#if defined(LIBCAMERA_BASE_PRIVATE) && __has_include(<libcamera/base/log.h>)
+#include <libcamera/base/log.h>
+#define CAMSYNC_LIBCAMERA_LOG 1
+#endif
 
 #if __has_include(<libcamera/layer.h>)
 #include <libcamera/layer.h>
@@ -66,7 +78,57 @@ struct LayerInterface {
 
 using namespace libcamera;
 
+#ifdef CAMSYNC_LIBCAMERA_LOG
+LOG_DEFINE_CATEGORY(SyncLayer)
+#endif
+
 namespace {
+
+#ifdef CAMSYNC_LIBCAMERA_LOG
+/* The layer's log records, as libcamera's own lines. */
+void logToLibcamera([[maybe_unused]] void *userData, camsync_log_level level,
+		    [[maybe_unused]] const char *target, const char *message)
+{
+	switch (level) {
+	case CAMSYNC_LOG_DEBUG:
+		LOG(SyncLayer, Debug) << message;
+		break;
+	case CAMSYNC_LOG_INFO:
+		LOG(SyncLayer, Info) << message;
+		break;
+	case CAMSYNC_LOG_WARN:
+		LOG(SyncLayer, Warning) << message;
+		break;
+	default:
+		LOG(SyncLayer, Error) << message;
+		break;
+	}
+}
+
+/* The least severe level libcamera shows for SyncLayer (nothing below is formatted). */
+camsync_log_level syncLayerLevel()
+{
+	switch (_LOG_CATEGORY(SyncLayer)().severity()) {
+	case LogDebug:
+		return CAMSYNC_LOG_DEBUG;
+	case LogInfo:
+		return CAMSYNC_LOG_INFO;
+	case LogWarning:
+		return CAMSYNC_LOG_WARN;
+	default:
+		return CAMSYNC_LOG_ERROR;
+	}
+}
+#endif
+
+/* Route the Rust library's log to libcamera's logger, once per process. */
+void logThroughLibcamera()
+{
+#ifdef CAMSYNC_LIBCAMERA_LOG
+	static std::once_flag once;
+	std::call_once(once, [] { camsync_set_log_sink(logToLibcamera, nullptr, syncLayerLevel()); });
+#endif
+}
 
 /* The controls the layer uses, resolved by name once per process. */
 struct Ids {
@@ -232,6 +294,7 @@ extern "C" {
 
 [[gnu::visibility("hidden")]] void *camsync_adapter_init(const std::string &id)
 {
+	logThroughLibcamera();
 	camsync_layer *layer = nullptr;
 	if (camsync_layer_create(id.c_str(), &layer) != CAMSYNC_RESULT_OK)
 		return nullptr;

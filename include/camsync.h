@@ -262,6 +262,43 @@ typedef struct camsync_stats {
     uint64_t rx_flushed;
 } camsync_stats;
 
+/**
+ * A log record's severity: libcamera's `LogSeverity` values (the layer
+ * never logs FATAL).
+ */
+typedef uint32_t camsync_log_level;
+
+/**
+ * Receives the layer's log records: `level`, `target` (the module that
+ * logged, e.g. `camsync::core::frame`) and `message` (naming the camera it
+ * concerns), both NUL-terminated and valid for the call only. Called from
+ * the thread that logged, never while a layer's lock is held.
+ */
+typedef void (*camsync_log_callback)(void *user_data,
+                                     camsync_log_level level,
+                                     const char *target,
+                                     const char *message);
+
+/**
+ * Detail: every packet and correction.
+ */
+#define CAMSYNC_LOG_DEBUG 0
+
+/**
+ * Configuration, sync achieved.
+ */
+#define CAMSYNC_LOG_INFO 1
+
+/**
+ * Something is not as it should be (clamped adjustments, silence, bad datagrams).
+ */
+#define CAMSYNC_LOG_WARN 2
+
+/**
+ * Sync cannot work (a rejected configuration, a socket that cannot open, a panic).
+ */
+#define CAMSYNC_LOG_ERROR 3
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -335,6 +372,20 @@ camsync_result camsync_layer_stop(const struct camsync_layer *layer);
  */
 camsync_result camsync_layer_stats(const struct camsync_layer *layer,
                                    struct camsync_stats *out);
+
+/**
+ * Send the layer's log to `callback` (with `user_data`) instead of stderr /
+ * `LIBCAMERA_LOG_FILE`, for every record at `min_level` or above
+ * (`CAMSYNC_LOG_*`). Once per process: the first call wins; calling again
+ * with the same callback and user data returns OK and changes nothing,
+ * another returns `CAMSYNC_RESULT_INVALID_ARGUMENT`. Records are given from
+ * the thread that logs, never while a layer's lock is held; `user_data`
+ * must be usable from any thread. `NULL_PARAMETER` if `callback` is NULL,
+ * `INVALID_ARGUMENT` for a level above `CAMSYNC_LOG_ERROR`.
+ */
+camsync_result camsync_set_log_sink(camsync_log_callback callback,
+                                    void *user_data,
+                                    camsync_log_level min_level);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -110,3 +110,29 @@ fn c_program_logs_to_libcamera_log_file_at_libcamera_log_levels() {
     );
     assert!(!quiet.contains(" INFO SyncLayer"), "{quiet}");
 }
+
+#[test]
+fn c_program_log_sink_gets_every_record_and_nothing_goes_to_stderr() {
+    let o = Command::new(program())
+        .arg("log")
+        .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
+        .env("LIBCAMERA_SYNC_PORT", port(0).to_string())
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env("LIBCAMERA_LOG_LEVELS", "SyncLayer:DEBUG")
+        .env_remove("LIBCAMERA_LOG_FILE")
+        .env_remove("LIBCAMERA_SYNC_CONFIG")
+        .env_remove("CAMSYNC_DEBUG_PANIC")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && out.contains("PASS log"),
+        "{}\n{out}\n{err}",
+        o.status
+    );
+    assert!(
+        !err.contains("SyncLayer"),
+        "with a sink, nothing on stderr: {err}"
+    );
+}

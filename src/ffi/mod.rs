@@ -14,12 +14,16 @@
 //!
 //! The handle is shared by libcamera's threads; its state is behind a lock
 //! (see [`Instance`]), so every hook takes `const camsync_layer *`.
+//!
+//! [`log`]: `camsync_set_log_sink`, where the layer's log goes (the adapter
+//! sends it to libcamera's logger).
 
 // The C API takes raw pointers by design; each is checked for null and
 // dereferenced only through `ptr_ref`/`ptr_mut` below.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![allow(non_camel_case_types)]
 
+pub mod log;
 pub mod types;
 
 #[cfg(camsync_adapter)]

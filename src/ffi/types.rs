@@ -5,7 +5,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, c_char, c_void};
 
 /// The result of every C API call. Errors start at a distinctive base so a
 /// stray integer is not mistaken for one.
@@ -208,3 +208,28 @@ pub struct camsync_stats {
     /// Stale datagrams discarded when a receiver was opened.
     pub rx_flushed: u64,
 }
+
+/// A log record's severity: libcamera's `LogSeverity` values (the layer
+/// never logs FATAL).
+pub type camsync_log_level = u32;
+/// Detail: every packet and correction.
+pub const CAMSYNC_LOG_DEBUG: camsync_log_level = 0;
+/// Configuration, sync achieved.
+pub const CAMSYNC_LOG_INFO: camsync_log_level = 1;
+/// Something is not as it should be (clamped adjustments, silence, bad datagrams).
+pub const CAMSYNC_LOG_WARN: camsync_log_level = 2;
+/// Sync cannot work (a rejected configuration, a socket that cannot open, a panic).
+pub const CAMSYNC_LOG_ERROR: camsync_log_level = 3;
+
+/// Receives the layer's log records: `level`, `target` (the module that
+/// logged, e.g. `camsync::core::frame`) and `message` (naming the camera it
+/// concerns), both NUL-terminated and valid for the call only. Called from
+/// the thread that logged, never while a layer's lock is held.
+pub type camsync_log_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        level: camsync_log_level,
+        target: *const c_char,
+        message: *const c_char,
+    ),
+>;

@@ -16,14 +16,17 @@
 //! `requestCompleted` on its CameraManager thread, so every hook takes the
 //! lock. It is held only for the hook's own work: no hook blocks on I/O (the
 //! transport never blocks; a client drains a bounded number of datagrams
-//! per frame), and the frame path does not allocate in steady state.
+//! per frame; what a hook logs is written after the lock is released, see
+//! [`super::logging::Scope`]), and the frame path does not allocate in
+//! steady state. Every line logged names the camera.
 //!
 //! A panic inside a hook poisons the mutex; the next hook finds it poisoned,
 //! closes the socket and disables the instance for good (its state may be
 //! half-updated), logging why.
 
+use std::ops::{Deref, DerefMut};
 use std::os::fd::RawFd;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::core::{
     CameraControls, Completion, ControlInfo, Controls, FrameOutput, Layer, Mode, NoPackets,
@@ -33,6 +36,7 @@ use crate::net::{Transport, UdpTransport};
 
 use super::clock::{Clock, SystemClock};
 use super::config::{Config, ConfigError};
+use super::logging::Scope;
 use super::rx::{Rx, RxStats};
 use super::timers::RateLimit;
 
@@ -116,8 +120,29 @@ struct State<T, C> {
 
 /// One camera's sync layer, over transport `T` with clocks `C`.
 pub struct Instance<T = UdpTransport, C = SystemClock> {
-    camera_id: String,
+    camera_id: Arc<str>,
     state: Mutex<State<T, C>>,
+}
+
+/// The locked state, and the log scope that names the camera and writes
+/// what was logged once the lock is released (fields drop in order: the
+/// guard first).
+struct Locked<'a, T, C> {
+    guard: MutexGuard<'a, State<T, C>>,
+    _log: Scope,
+}
+
+impl<T, C> Deref for Locked<'_, T, C> {
+    type Target = State<T, C>;
+    fn deref(&self) -> &State<T, C> {
+        &self.guard
+    }
+}
+
+impl<T, C> DerefMut for Locked<'_, T, C> {
+    fn deref_mut(&mut self) -> &mut State<T, C> {
+        &mut self.guard
+    }
 }
 
 impl<T, C> std::fmt::Debug for Instance<T, C> {
@@ -143,8 +168,9 @@ impl Instance {
             .ok()
             .and_then(|s| Hook::from_name(&s))
         {
-            tracing::warn!(camera = camera_id, hook = ?h, "CAMSYNC_DEBUG_PANIC set: that hook will panic");
-            inst.lock().debug_panic = Some(h);
+            let mut g = inst.lock();
+            tracing::warn!(hook = ?h, "CAMSYNC_DEBUG_PANIC set: that hook will panic");
+            g.debug_panic = Some(h);
         }
         inst
     }
@@ -182,10 +208,11 @@ impl<T: Transport, C: Clock> Instance<T, C> {
         transport: T,
         clock: C,
     ) -> Instance<T, C> {
+        let camera_id: Arc<str> = Arc::from(camera_id);
+        let _log = Scope::enter(&camera_id);
         let (config, enabled) = match config {
             Ok(c) => {
                 tracing::info!(
-                    camera = camera_id,
                     profile = c.profile.name(),
                     group = %c.net.group,
                     port = c.net.port,
@@ -196,15 +223,12 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 (c, true)
             }
             Err(e) => {
-                tracing::error!(
-                    camera = camera_id,
-                    "configuration rejected, sync layer disabled for this camera: {e}"
-                );
+                tracing::error!("configuration rejected, sync layer disabled for this camera: {e}");
                 (Config::default(), false)
             }
         };
         Instance {
-            camera_id: camera_id.to_string(),
+            camera_id: camera_id.clone(),
             state: Mutex::new(State {
                 enabled,
                 layer: Layer::new(config.layer, config.profile),
@@ -229,24 +253,23 @@ impl<T: Transport, C> Instance<T, C> {
     }
 
     /// The state, or — if a panic poisoned it — the state disabled.
-    fn lock(&self) -> MutexGuard<'_, State<T, C>> {
-        match self.state.lock() {
+    fn lock(&self) -> Locked<'_, T, C> {
+        let log = Scope::enter(&self.camera_id);
+        let guard = match self.state.lock() {
             Ok(g) => g,
             Err(poisoned) => {
                 self.state.clear_poison();
                 let mut g = poisoned.into_inner();
                 if g.enabled {
-                    tracing::error!(
-                        camera = %self.camera_id,
-                        "sync layer disabled for this camera after an internal error"
-                    );
+                    tracing::error!("sync layer disabled for this camera after an internal error");
                 }
                 g.enabled = false;
                 g.transport.close();
                 g.socket = None;
                 g
             }
-        }
+        };
+        Locked { guard, _log: log }
     }
 
     /// Whether the layer runs for this camera.
@@ -299,7 +322,7 @@ impl<T: Transport, C> Instance<T, C> {
 
 impl<T: Transport, C: Clock> Instance<T, C> {
     /// The state for a hook, unless the instance is disabled.
-    fn lock_enabled(&self, hook: Hook) -> Result<MutexGuard<'_, State<T, C>>, Disabled> {
+    fn lock_enabled(&self, hook: Hook) -> Result<Locked<'_, T, C>, Disabled> {
         let g = self.lock();
         if !g.enabled {
             return Err(Disabled);
@@ -367,7 +390,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 Err(e) => {
                     stats.send_errors += 1;
                     // At most one packet per sync_period frames: not a flood.
-                    tracing::warn!(camera = %self.camera_id, "{e}");
+                    tracing::warn!("{e}");
                 }
             }
         }
@@ -475,6 +498,7 @@ impl<T: Transport, C: Clock> State<T, C> {
 impl<T, C> Drop for Instance<T, C> {
     fn drop(&mut self) {
         // terminate: the socket closes with the transport.
-        tracing::debug!(camera = %self.camera_id, "sync layer terminated");
+        let _log = Scope::enter(&self.camera_id);
+        tracing::debug!("sync layer terminated");
     }
 }

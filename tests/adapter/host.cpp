@@ -4,16 +4,26 @@
  * LayerManager does, checks layerInfo/layerInterface, and drives a server and
  * a client camera through the v6 hooks with the test stand-in libcamera
  * (tests/adapter/mock). Multicast on the interface the environment sets.
+ * As libcamera does, it completes requests on a thread of its own (the
+ * CameraManager's) and logs through its logger (category Host, one line per
+ * frame), so the layer's lines can be told apart by thread and must not
+ * displace the host's.
  *
- * Usage: host <path/to/sync.so>; prints PASS and exits 0.
+ * Usage: host <path/to/sync.so>; prints the two threads' ids and PASS, exits 0.
  */
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <dlfcn.h>
 #include <unistd.h>
+
+#include <libcamera/base/log.h>
 
 #include <libcamera/control_ids.h>
 #include <libcamera/controls.h>
@@ -26,6 +36,59 @@
 #endif
 
 using namespace libcamera;
+
+LOG_DEFINE_CATEGORY(Host)
+
+/* Runs calls on a thread of its own, one at a time, waiting for each. */
+class Worker
+{
+public:
+	Worker() : thread_([this] { loop(); }) {}
+	~Worker()
+	{
+		call(nullptr);
+		thread_.join();
+	}
+
+	/* Run f on the worker and wait for it (nullptr: stop). */
+	void call(std::function<void()> f)
+	{
+		std::unique_lock<std::mutex> lock(mutex_);
+		task_ = std::move(f);
+		pending_ = true;
+		cv_.notify_all();
+		cv_.wait(lock, [this] { return !pending_; });
+	}
+
+	pid_t tid()
+	{
+		pid_t t = 0;
+		call([&t] { t = gettid(); });
+		return t;
+	}
+
+private:
+	void loop()
+	{
+		std::unique_lock<std::mutex> lock(mutex_);
+		for (;;) {
+			cv_.wait(lock, [this] { return pending_; });
+			bool stop = !task_;
+			if (task_)
+				task_();
+			pending_ = false;
+			cv_.notify_all();
+			if (stop)
+				return;
+		}
+	}
+
+	std::mutex mutex_;
+	std::condition_variable cv_;
+	std::function<void()> task_;
+	bool pending_ = false;
+	std::thread thread_;
+};
 
 static int failures;
 #define CHECK(c, ...)                                                        \
@@ -114,10 +177,16 @@ int main(int argc, char **argv)
 	startC.set(FDL, ControlValue(Span<const int64_t>(fd, 2)));
 	vt->start(cli, startC);
 
+	/* libcamera's CameraManager thread: requests complete there. */
+	Worker cameraManager;
+	printf("main thread %d, completion thread %d\n", static_cast<int>(gettid()),
+	       static_cast<int>(cameraManager.tid()));
+
 	const int64_t base = boottime_ns();
 	int srvReady = -1, cliReady = -1, adjustments = 0;
 	int32_t firstAdj = 0;
 	for (int f = 0; f < 30; f++) {
+		LOG(Host, Info) << "host frame " << f;
 		Request rs, rc;
 		vt->queueRequest(srv, &rs);
 		CHECK(!rs.controls().contains(ADJ), "server sets no SyncAdjustment");
@@ -135,7 +204,8 @@ int main(int argc, char **argv)
 		int64_t ts = base + f * 33333000LL;
 		rs.mutableMetadata().set(TS, ControlValue(ts));
 		rs.setStatus(Request::RequestComplete);
-		ControlList md = vt->requestCompleted(srv, &rs);
+		ControlList md;
+		cameraManager.call([&] { md = vt->requestCompleted(srv, &rs); });
 		CHECK(md.contains(FWC) && md.contains(READY) && md.contains(TIMER),
 		      "server metadata at frame %d", f);
 		CHECK(md.get(READY).type() == ControlTypeBool, "SyncReady is bool");
@@ -145,7 +215,7 @@ int main(int argc, char **argv)
 
 		rc.mutableMetadata().set(TS, ControlValue(ts + 5000000));
 		rc.setStatus(Request::RequestComplete);
-		md = vt->requestCompleted(cli, &rc);
+		cameraManager.call([&] { md = vt->requestCompleted(cli, &rc); });
 		CHECK(md.contains(FWC) && md.contains(READY), "client metadata at frame %d", f);
 		if (md.get(READY).get<bool>() && cliReady < 0)
 			cliReady = f;

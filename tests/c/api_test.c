@@ -10,6 +10,8 @@
  *   api_test panic   CAMSYNC_DEBUG_PANIC=request_completed: the panic is
  *                    caught, reported, and this process carries on
  *   api_test args    null and out-of-range arguments are rejected
+ *   api_test log     a log sink gets every record (naming its camera), never
+ *                    while a layer is locked (it calls back into both layers)
  *
  * Prints "PASS <mode>" and exits 0, or prints what failed and exits 1.
  */
@@ -202,6 +204,81 @@ static int mode_panic(void)
 	return 0;
 }
 
+/* The layers the log sink calls back into. */
+static camsync_layer *log_layers[2];
+static int log_records, log_named, log_achieved;
+static char log_last[512];
+
+static void log_sink(void *user_data, camsync_log_level level, const char *target,
+		     const char *message)
+{
+	CHECK(user_data == &log_records, "user data passed through");
+	CHECK(level <= CAMSYNC_LOG_ERROR, "level %u", level);
+	CHECK(strncmp(target, "camsync", 7) == 0, "target %s", target);
+	log_records++;
+	if (!strncmp(message, "server-cam: ", 12) || !strncmp(message, "client-cam: ", 12))
+		log_named++;
+	if (strstr(message, "client-cam: Sync achieved (client)"))
+		log_achieved++;
+	snprintf(log_last, sizeof(log_last), "%s", message);
+	/* Were a layer's lock held here, this would deadlock (alarm() ends it). */
+	camsync_stats st;
+	for (int i = 0; i < 2; i++) {
+		if (log_layers[i])
+			camsync_layer_stats(log_layers[i], &st);
+	}
+}
+
+static void other_sink(void *user_data, camsync_log_level level, const char *target,
+		       const char *message)
+{
+	(void)user_data, (void)level, (void)target, (void)message;
+}
+
+static int mode_log(void)
+{
+	alarm(20);
+	CHECK(camsync_set_log_sink(NULL, NULL, CAMSYNC_LOG_INFO) == CAMSYNC_RESULT_NULL_PARAMETER,
+	      "null sink");
+	CHECK(camsync_set_log_sink(log_sink, &log_records, 4) == CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "level 4");
+	CHECK_OK(camsync_set_log_sink(log_sink, &log_records, CAMSYNC_LOG_DEBUG));
+	CHECK_OK(camsync_set_log_sink(log_sink, &log_records, CAMSYNC_LOG_INFO));
+	CHECK(camsync_set_log_sink(other_sink, NULL, CAMSYNC_LOG_INFO) ==
+		      CAMSYNC_RESULT_INVALID_ARGUMENT,
+	      "once per process");
+
+	log_layers[0] = make_layer("server-cam", 1);
+	log_layers[1] = make_layer("client-cam", 2);
+	if (!log_layers[0] || !log_layers[1])
+		return 1;
+	const camsync_request_controls none = { 0 };
+	const int64_t base = boottime_ns();
+	for (int frame = 0; frame < 3 * READY_FRAME; frame++) {
+		for (int i = 0; i < 2; i++) {
+			camsync_request_out q;
+			CHECK_OK(camsync_layer_queue_request(log_layers[i], &none, &q));
+			camsync_completion c = {
+				.has_sensor_timestamp = true,
+				.sensor_timestamp_ns = base + frame * FRAME_US * 1000 +
+						       i * CLIENT_OFFSET_US * 1000,
+			};
+			camsync_metadata m;
+			CHECK_OK(camsync_layer_request_completed(log_layers[i], &c, &m));
+			usleep(1000);
+		}
+	}
+	printf("log: %d records, %d naming a camera, last: %s\n", log_records, log_named,
+	       log_last);
+	CHECK(log_records > 0 && log_named == log_records, "every record names its camera");
+	CHECK(log_achieved == 1, "the client's sync achieved, once (%d)", log_achieved);
+	for (int i = 0; i < 2; i++) {
+		camsync_layer_destroy(log_layers[i]);
+		log_layers[i] = NULL;
+	}
+	return 0;
+}
+
 static int mode_args(void)
 {
 	camsync_layer *layer = NULL;
@@ -253,6 +330,8 @@ int main(int argc, char **argv)
 		r = mode_panic();
 	else if (!strcmp(mode, "args"))
 		r = mode_args();
+	else if (!strcmp(mode, "log"))
+		r = mode_log();
 	else {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;

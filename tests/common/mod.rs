@@ -88,13 +88,24 @@ pub const MOCK_LAYER_H: &str = "tests/adapter/mock-layer-h";
 pub fn mock_libcamera(dir: &Path) {
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     run(Command::new(&cxx)
-        .args(["-std=c++17", "-shared", "-fPIC", "-o"])
+        .args(["-std=c++17", "-shared", "-fPIC", "-pthread", "-o"])
         .arg(dir.join("libmockcamera.so"))
         .arg("-I")
         .arg(root().join(MOCK))
-        .arg(root().join(MOCK).join("controls.cpp")));
+        .arg(root().join(MOCK).join("controls.cpp"))
+        .arg(root().join(MOCK).join("log.cpp")));
+    // The host logs through the stand-in's logger, as libcamera's own code
+    // does (its private headers).
     run(Command::new(&cxx)
-        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
+        .args([
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pthread",
+            "-DLIBCAMERA_BASE_PRIVATE",
+            "-o",
+        ])
         .arg(dir.join("host"))
         .arg("-I")
         .arg(root().join(MOCK_LAYER_H))

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The default sink, where no host sink is set: records written in
+//! libcamera's format,
+//!
+//! ```text
+//! [0:01:02.123456789] [4242]  INFO SyncLayer layer.rs:123 cam0: message key=value
+//! ```
+//!
+//! (monotonic time, thread id, severity, category, file:line), to stderr or
+//! the file named by `LIBCAMERA_LOG_FILE` (appended; `syslog` is not
+//! supported: stderr), at the level `LIBCAMERA_LOG_LEVELS` gives the category
+//! `SyncLayer`: a comma-separated list of `category:level`, where the
+//! category may be a glob (`*`, `Sync*`) and the level a name (`DEBUG`,
+//! `INFO`, `WARN`, `ERROR`, `FATAL`) or a number (0-4). The last matching
+//! entry wins; the default is `INFO`. Empty variables count as unset.
+
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+
+use super::{Level, Record, Sink};
+
+/// The log category, as libcamera names it.
+pub const CATEGORY: &str = "SyncLayer";
+
+/// The level for [`CATEGORY`] in a `LIBCAMERA_LOG_LEVELS` value.
+pub fn level_from_spec(spec: &str) -> Level {
+    let mut level = Level::Info;
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        // libcamera accepts a bare level as "every category".
+        let (cat, lvl) = entry.rsplit_once(':').unwrap_or(("*", entry));
+        if !glob_match(cat.trim(), CATEGORY) {
+            continue;
+        }
+        if let Some(l) = parse_level(lvl.trim()) {
+            level = l;
+        }
+    }
+    level
+}
+
+fn parse_level(s: &str) -> Option<Level> {
+    Some(match s.to_ascii_uppercase().as_str() {
+        "0" | "DEBUG" => Level::Debug,
+        "1" | "INFO" => Level::Info,
+        "2" | "WARN" | "WARNING" => Level::Warn,
+        // The layer never logs FATAL: ERROR is the closest.
+        "3" | "4" | "ERROR" | "FATAL" => Level::Error,
+        _ => return None,
+    })
+}
+
+/// `*` matches any run of characters, `?` one character. Iterative (the
+/// classic two-pointer match with one backtrack point), so a long pattern
+/// costs time linear in its length times the name's, never stack.
+fn glob_match(pat: &str, s: &str) -> bool {
+    let (p, s) = (pat.as_bytes(), s.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    // The last '*' seen, and where in `s` it is currently taken to end.
+    let mut star: Option<(usize, usize)> = None;
+    while j < s.len() {
+        match p.get(i) {
+            Some(b'*') => {
+                star = Some((i, j));
+                i += 1;
+            }
+            Some(&c) if c == b'?' || c == s[j] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((si, sj)) => {
+                    star = Some((si, sj + 1));
+                    i = si + 1;
+                    j = sj + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    p[i.min(p.len())..].iter().all(|&c| c == b'*')
+}
+
+/// Where lines go.
+enum Output {
+    Stderr,
+    File(Mutex<std::fs::File>),
+}
+
+/// Writes records in libcamera's format (see the module documentation).
+pub struct LibcameraFormat {
+    level: Level,
+    file: Option<String>,
+    /// Opened on the first record, so a process that sets a host sink first
+    /// never touches the file.
+    out: OnceLock<Output>,
+}
+
+/// A variable's value, or `None` if it is unset or empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl LibcameraFormat {
+    /// From `LIBCAMERA_LOG_LEVELS` and `LIBCAMERA_LOG_FILE`.
+    pub fn from_env() -> LibcameraFormat {
+        LibcameraFormat {
+            level: env("LIBCAMERA_LOG_LEVELS").map_or(Level::Info, |s| level_from_spec(&s)),
+            // libcamera's "syslog" is not supported here: stderr instead.
+            file: env("LIBCAMERA_LOG_FILE").filter(|p| p != "syslog"),
+            out: OnceLock::new(),
+        }
+    }
+
+    fn output(&self) -> &Output {
+        self.out.get_or_init(|| {
+            let Some(path) = &self.file else {
+                return Output::Stderr;
+            };
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => Output::File(Mutex::new(f)),
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "{CATEGORY}: cannot open LIBCAMERA_LOG_FILE '{path}': {e}; logging to stderr"
+                    );
+                    Output::Stderr
+                }
+            }
+        })
+    }
+}
+
+impl Sink for LibcameraFormat {
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    fn write(&self, r: &Record<'_>) {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        let s = r.monotonic_ns / 1_000_000_000;
+        let ns = r.monotonic_ns % 1_000_000_000;
+        let line = format!(
+            "[{}:{:02}:{:02}.{:09}] [{}] {} {} {}:{} {}\n",
+            s / 3600,
+            (s / 60) % 60,
+            s % 60,
+            ns,
+            tid,
+            r.level.name(),
+            CATEGORY,
+            r.file.unwrap_or("?"),
+            r.line.unwrap_or(0),
+            r.message
+        );
+        let _ = match self.output() {
+            Output::Stderr => std::io::stderr().write_all(line.as_bytes()),
+            Output::File(f) => f
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .write_all(line.as_bytes()),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_libcamera_rules() {
+        assert_eq!(level_from_spec(""), Level::Info);
+        assert_eq!(level_from_spec("SyncLayer:DEBUG"), Level::Debug);
+        assert_eq!(level_from_spec("*:WARN"), Level::Warn);
+        assert_eq!(level_from_spec("Camera:DEBUG"), Level::Info);
+        assert_eq!(level_from_spec("*:ERROR,SyncLayer:0"), Level::Debug);
+        assert_eq!(level_from_spec("SyncLayer:0,*:3"), Level::Error);
+        assert_eq!(level_from_spec("Sync*:2"), Level::Warn);
+        assert_eq!(level_from_spec("SyncLayer:4"), Level::Error);
+        assert_eq!(level_from_spec("SyncLayer:1"), Level::Info);
+        assert_eq!(level_from_spec("SyncLayer:bogus"), Level::Info);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", "SyncLayer"));
+        assert!(glob_match("Sync?ayer", "SyncLayer"));
+        assert!(!glob_match("Sync", "SyncLayer"));
+        assert!(glob_match("*Layer", "SyncLayer"));
+        assert!(glob_match("S*n*L*r", "SyncLayer"));
+        assert!(glob_match("**", ""));
+        assert!(!glob_match("?", ""));
+        assert!(!glob_match("*x", "SyncLayer"));
+        // A long pattern is linear, not a stack overflow or minutes of backtracking.
+        let long = format!("{}x", "*".repeat(100_000));
+        assert!(!glob_match(&long, "SyncLayer"));
+    }
+}
