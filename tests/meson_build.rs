@@ -2,10 +2,13 @@
 //! The meson build, both ways, against the test stand-in for libcamera
 //! (`tests/adapter/mock`): standalone (`dependency('libcamera')` through a
 //! generated libcamera.pc) and as `subdir('camsync/meson')` of a skeleton
-//! libcamera project's `src/layer/` that provides `libcamera_public` and
-//! `layer_install_dir` as libcamera's tree does. Each build must produce
-//! `sync.so` exporting the layer ABI, install it into the layer directory,
-//! and the stand-in host must run it. Without a layer-enabled libcamera,
+//! libcamera project's `src/layer/` that provides `libcamera_public`,
+//! `libcamera_private` and `layer_install_dir` as libcamera's tree does. Each
+//! build must produce `sync.so` exporting the layer ABI, install it into the
+//! layer directory, and the stand-in host must run it; inside the tree the
+//! layer logs through libcamera's (stand-in) logger. A tree that also builds
+//! libcamera's C++ sync layer gets a warning; editing Cargo.toml or
+//! Cargo.lock rebuilds the Rust library. Without a layer-enabled libcamera,
 //! `meson setup` must refuse and say how to point at one. Skipped (saying so
 //! in `cargo test`'s output) when meson or ninja is not installed (`.ci/run`
 //! installs both).
@@ -68,13 +71,20 @@ fn build_install_and_run(src: &Path, build: &Path, prefix: &Path, env: &[(&str, 
     );
 }
 
-fn run_host(dir: &Path, so: &Path, port: u16) {
+/// Run the stand-in host on `so`; the line logging the client's sync.
+fn run_host(dir: &Path, so: &Path, port: u16) -> String {
     let out = run(Command::new(dir.join("host"))
         .arg(so)
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port.to_string())
-        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5"));
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env_remove("LIBCAMERA_LOG_FILE")
+        .env_remove("LIBCAMERA_LOG_LEVELS"));
     assert!(out.contains("PASS"), "{out}");
+    out.lines()
+        .find(|l| l.contains("Sync achieved (client)"))
+        .unwrap_or_else(|| panic!("no sync achieved line: {out}"))
+        .to_string()
 }
 
 #[test]
@@ -117,11 +127,13 @@ fn meson_standalone_and_inside_a_libcamera_tree() {
             ("LIBCAMERA_SYNC_PORT", port(0).to_string()),
         ],
     );
-    run_host(
+    // Standalone: libcamera's public headers only, the layer writes its own lines.
+    let line = run_host(
         &mockdir,
         &prefix.join("lib/libcamera/layer/sync.so"),
         port(1),
     );
+    assert!(!line.contains("layer.cpp:"), "{line}");
 
     // Inside a (skeleton) libcamera tree: src/layer/camsync -> this repository.
     let tree = work.join("libcamera");
@@ -137,6 +149,8 @@ fn meson_standalone_and_inside_a_libcamera_tree() {
              libcamera_public = declare_dependency(\n\
              \x20   link_args : ['-L{mockdir}', '-lmockcamera'],\n\
              \x20   include_directories : include_directories('{layer_h}', '{mock}'))\n\
+             libcamera_private = declare_dependency(dependencies : libcamera_public,\n\
+             \x20   compile_args : ['-DLIBCAMERA_BASE_PRIVATE'])\n\
              subdir('src/layer')\n",
             mock = root().join(MOCK).display(),
             layer_h = root().join(MOCK_LAYER_H).display(),
@@ -151,12 +165,84 @@ fn meson_standalone_and_inside_a_libcamera_tree() {
     )
     .unwrap();
     let prefix = work.join("tree-prefix");
-    build_install_and_run(&tree, &work.join("tree-build"), &prefix, &[]);
-    run_host(
+    let build = work.join("tree-build");
+    build_install_and_run(&tree, &build, &prefix, &[]);
+    // In the tree: the line is the (stand-in) libcamera logger's, logged
+    // from the adapter's forwarding call, naming the camera.
+    let line = run_host(
         &mockdir,
         &prefix.join("lib/libcamera/layer/sync.so"),
         port(2),
     );
+    assert!(
+        line.contains(" INFO SyncLayer layer.cpp:") && line.contains("client-cam: Sync achieved"),
+        "{line}"
+    );
+    // Editing the manifest or the lock file rebuilds the Rust library.
+    let ninja = std::fs::read_to_string(build.join("build.ninja")).unwrap();
+    let rust_edge = ninja
+        .lines()
+        .find(|l| l.starts_with("build ") && l.contains("libcamsync.a"))
+        .expect("the cargo step in build.ninja");
+    for f in ["Cargo.toml", "Cargo.lock"] {
+        assert!(
+            rust_edge.contains(f),
+            "{f} is not a dependency: {rust_edge}"
+        );
+    }
+}
+
+#[test]
+fn a_tree_that_also_builds_the_cpp_sync_layer_gets_a_warning() {
+    if !have("meson") {
+        return skip(
+            "meson_build",
+            "meson is not installed (apt-get install meson)",
+        );
+    }
+    let work = target().join("meson-cpp-sync");
+    for (case, before) in [("before", true), ("after", false)] {
+        // A skeleton tree carrying libcamera's C++ sync layer: src/layer/sync
+        // (a stand-in that installs a sync.so too) and camsync.
+        let tree = work.join(case);
+        let _ = std::fs::remove_dir_all(&tree);
+        std::fs::create_dir_all(tree.join("src/layer/sync")).unwrap();
+        std::os::unix::fs::symlink(root(), tree.join("src/layer/camsync")).unwrap();
+        std::fs::write(
+            tree.join("meson.build"),
+            "project('libcamera', 'c', 'cpp', meson_version : '>= 1.0.1')\n\
+             libcamera_libdir = get_option('libdir') / 'libcamera'\n\
+             libcamera_public = declare_dependency()\n\
+             subdir('src/layer')\n",
+        )
+        .unwrap();
+        std::fs::write(tree.join("src/layer/sync/sync.cpp"), "int sync_layer;\n").unwrap();
+        std::fs::write(
+            tree.join("src/layer/sync/meson.build"),
+            "layer_name = 'sync'\n\
+             shared_module(layer_name, 'sync.cpp', name_prefix : '', install : true,\n\
+             \x20   install_dir : layer_install_dir)\n",
+        )
+        .unwrap();
+        let (first, second) = if before {
+            ("subdir('sync')", "subdir('camsync/meson')")
+        } else {
+            ("subdir('camsync/meson')", "subdir('sync')")
+        };
+        std::fs::write(
+            tree.join("src/layer/meson.build"),
+            format!("layer_install_dir = libcamera_libdir / 'layer'\n{first}\n{second}\n"),
+        )
+        .unwrap();
+        let build = work.join(format!("{case}-build"));
+        let _ = std::fs::remove_dir_all(&build);
+        let out = run(Command::new("meson").arg("setup").arg(&build).arg(&tree));
+        assert!(
+            out.contains("WARNING: camsync: this tree also builds libcamera's C++ sync layer")
+                && out.contains("Remove subdir('sync')"),
+            "{case}: {out}"
+        );
+    }
 }
 
 /// `meson setup` of `src` into a fresh `build`, which must fail: its output.
