@@ -3,24 +3,15 @@
 //! the in-memory transport and a clock the test sets): every line names its
 //! camera.
 
+mod common;
+
 use std::io::ErrorKind;
-use std::sync::Arc;
 
-use camsync::core::{CameraControls, ClockSample, Completion, Controls};
+use camsync::core::{CameraControls, Controls};
 use camsync::net::MemoryTransport;
-use camsync::plugin::logging::{self, Level, MemorySink};
+use camsync::plugin::logging::Level;
 use camsync::plugin::{Config, Instance, ManualClock};
-
-type Inst = Instance<MemoryTransport, ManualClock>;
-
-const FRAME_US: i64 = 33_333;
-const BOOT0: u64 = 7_000_000_000;
-const WALL0: u64 = 1_767_225_600_000_000_000;
-
-const CAMERA: CameraControls = CameraControls {
-    sync_adjustment_limits_us: Some([-16_666, 16_666]),
-    frame_duration_limits_us: Some([FRAME_US, FRAME_US]),
-};
+use common::memory::{CAMERA, Inst, frame, logged, mode};
 
 fn instance(id: &str, config: Config) -> Inst {
     Instance::from_parts(
@@ -29,41 +20,6 @@ fn instance(id: &str, config: Config) -> Inst {
         MemoryTransport::new(),
         ManualClock::default(),
     )
-}
-
-fn mode(m: i32) -> Controls<'static> {
-    Controls {
-        sync_mode: Some(m),
-        ..Controls::default()
-    }
-}
-
-/// Complete frame `n` at 5 ms after its start; the instance's clock reads then.
-fn frame(i: &Inst, n: i64) {
-    let sof = BOOT0 as i64 + 100_000_000 + n * FRAME_US * 1000;
-    let t = sof as u64 + 5_000_000;
-    i.with_clock(|k| {
-        k.set(
-            ClockSample {
-                boot_before_ns: t,
-                wall_ns: WALL0 + (t - BOOT0),
-                boot_after_ns: t,
-            },
-            t,
-        )
-    });
-    i.request_completed(&Completion {
-        sensor_timestamp_ns: Some(sof),
-        cancelled: false,
-    })
-    .unwrap();
-}
-
-/// Run `f` with this crate's log going to a fresh sink; return what it got.
-fn logged(f: impl FnOnce()) -> Vec<(Level, String)> {
-    let sink = Arc::new(MemorySink::new(Level::Debug));
-    tracing::subscriber::with_default(logging::subscriber(sink.clone()), f);
-    sink.records()
 }
 
 #[test]

@@ -4,25 +4,14 @@
 //! validating drain, the socket lifecycle, the wire format, failures to open
 //! or send — exercised without sockets or real time.
 
+mod common;
+
 use std::io::ErrorKind;
 
-use camsync::core::{
-    CameraControls, ClockSample, Completion, Controls, LayerParams, SocketRole, SyncPacket,
-    WireFormat,
-};
+use camsync::core::{Controls, LayerParams, SocketRole, SyncPacket, WireFormat};
 use camsync::net::{MemDatagram, MemoryTransport, NetConfig};
 use camsync::plugin::{Config, Instance, ManualClock};
-
-type Inst = Instance<MemoryTransport, ManualClock>;
-
-const FRAME_US: i64 = 33_333;
-const BOOT0: u64 = 7_000_000_000;
-const WALL0: u64 = 1_767_225_600_000_000_000;
-
-const CAMERA: CameraControls = CameraControls {
-    sync_adjustment_limits_us: Some([-16_666, 16_666]),
-    frame_duration_limits_us: Some([FRAME_US, FRAME_US]),
-};
+use common::memory::{CAMERA, Inst, WALL0, frame, mode};
 
 fn config(max_drain: usize, wire_format: WireFormat) -> Config {
     Config {
@@ -50,34 +39,6 @@ fn instance(cfg: Config) -> Inst {
     );
     assert!(i.controls(&CAMERA).unwrap().is_some());
     i
-}
-
-fn mode(m: i32) -> Controls<'static> {
-    Controls {
-        sync_mode: Some(m),
-        ..Controls::default()
-    }
-}
-
-/// Complete frame `n`: the clocks read 5 ms after its start.
-fn frame(i: &Inst, n: i64) -> camsync::core::FrameOutput {
-    let sof = BOOT0 as i64 + 100_000_000 + n * FRAME_US * 1000;
-    let t = sof as u64 + 5_000_000;
-    i.with_clock(|k| {
-        k.set(
-            ClockSample {
-                boot_before_ns: t,
-                wall_ns: WALL0 + (t - BOOT0),
-                boot_after_ns: t,
-            },
-            t,
-        )
-    });
-    i.request_completed(&Completion {
-        sensor_timestamp_ns: Some(sof),
-        cancelled: false,
-    })
-    .unwrap()
 }
 
 fn packet(k: u64) -> SyncPacket {

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! Helpers shared by the tests that build and run `tests/c/api_test.c`.
+//! Helpers shared by the tests that build and run `tests/c/api_test.c`, the
+//! stand-in libcamera, and ([`memory`]) the plugin instance in memory.
 
 #![allow(dead_code)]
+
+pub mod memory;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
