@@ -37,6 +37,8 @@ pub struct FrameRecord {
     pub correction_us: Option<i32>,
     /// Packets the layer read on this frame's completion.
     pub packets: u32,
+    /// The client's own estimate of this frame's phase error, ns.
+    pub estimated_error_ns: Option<i64>,
 }
 
 /// What one camera did during a run.
@@ -448,6 +450,7 @@ impl Engine<'_> {
             sync_ready: None,
             correction_us: None,
             packets: 0,
+            estimated_error_ns: None,
         });
         if !dropped {
             c.last_completion = tc;
@@ -494,6 +497,7 @@ impl Engine<'_> {
         rec.sync_ready = out.sync_ready;
         rec.correction_us = out.diag.correction_us;
         rec.packets = out.diag.packets;
+        rec.estimated_error_ns = out.diag.phase_error_ns;
         let frame = rec.frame;
         while let Some(d) = self.cams[cam]
             .inst

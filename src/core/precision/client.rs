@@ -25,14 +25,16 @@
 
 use super::PrecisionParams;
 use super::clock::WallFit;
-use super::grid::{Grid, Offer};
+use super::grid::{Grid, Offer, Sample};
 use super::probe::{Learned, Probe};
 use super::timeline::Timeline;
 use crate::core::controls::CameraControls;
 use crate::core::layer::{FrameOutput, PacketSource};
 
-/// Timeline updates before the probe starts (the period must be known).
+/// Timeline updates before the probe starts (the period must be known) ...
 const WARM_UP: u64 = 8;
+/// ... to this (ns), or `4 × WARM_UP` updates at most.
+const WARM_PERIOD_SIGMA_NS: f64 = 200.0;
 /// Frames to wait before probing again after a probe that saw nothing.
 const PROBE_RETRY: i64 = 60;
 /// Consecutive frames within the tolerance that count as locked.
@@ -43,6 +45,8 @@ const INFLIGHT: usize = 32;
 /// sensor makes of them is uncertain (rounding, limits) and the timeline
 /// re-anchors on the next frames.
 const SMALL_LINES: f64 = 4.0;
+/// The smallest default ready tolerance, ns.
+const MIN_TOLERANCE_NS: f64 = 2_000.0;
 /// Line time assumed when the probe could not measure one, ns.
 const DEFAULT_LINE_NS: f64 = 1_000.0;
 /// Latency assumed when the probe could not measure one, frames.
@@ -185,11 +189,13 @@ impl Client {
             .fold((0.0, 0.0), |(a, v), s| (a + s.shorten, v + s.var))
     }
 
+    /// How close counts as aligned: the configured tolerance, or one line
+    /// (at least 2 µs: timestamps have 1 µs resolution).
     fn tolerance(&self, env: Env<'_>) -> f64 {
         if env.params.ready_tolerance_ns > 0 {
             f64::from(env.params.ready_tolerance_ns)
         } else {
-            self.line_ns
+            self.line_ns.max(MIN_TOLERANCE_NS)
         }
     }
 
@@ -226,16 +232,22 @@ impl Client {
             s.shorten = 0.0;
         }
 
-        // 2. The server's grid.
+        // 2. The server's grid, on our MONOTONIC clock.
         if let Some(step) = step {
-            let (sof, frac) = timeline.sof();
-            self.grid
-                .shift(step, fit.wall(sof.saturating_add(frac as i64)));
+            self.grid.expect_step(step, ts);
         }
         while let Some(p) = packets.next_packet() {
             out.diag.packets += 1;
+            if p.validate().is_err() {
+                continue;
+            }
             self.seen = true;
-            match self.grid.offer(&p) {
+            let frame_mono = fit.mono(
+                i64::try_from(p.frame_ts_us)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
+            );
+            match self.grid.offer(&Sample::new(&p, frame_mono)) {
                 Offer::First => tracing::info!(
                     frame_duration_us = p.frame_duration_us,
                     "first packet from the server"
@@ -244,6 +256,7 @@ impl Client {
                     out.diag.server_jump = true;
                     if new_run {
                         tracing::warn!(
+                            moved_us = moved_ns / 1000.0,
                             "the server restarted: re-acquiring, SyncReady re-armed for its new ready time"
                         );
                         self.ready = false;
@@ -251,20 +264,12 @@ impl Client {
                     } else {
                         tracing::warn!(
                             moved_us = moved_ns / 1000.0,
-                            "the server's frames jumped (its clock stepped?): re-acquiring"
+                            "the server's frames moved against our clock (a wall-clock step on one side): re-acquiring"
                         );
                     }
                     self.locked_run = 0;
                 }
-                Offer::Unshifted(moved) => {
-                    out.diag.server_jump = true;
-                    tracing::warn!(
-                        moved_us = moved / 1000.0,
-                        "our wall clock stepped and the server's did not: re-acquiring on the server's clock"
-                    );
-                    self.locked_run = 0;
-                }
-                Offer::Held | Offer::Stale | Offer::Fitted(_) | Offer::Invalid => {}
+                Offer::Held | Offer::Fitted(_) => {}
             }
         }
 
@@ -272,7 +277,7 @@ impl Client {
         self.probe(env, timeline, k, ts);
 
         // 4. Where this frame is against the server, and the next request.
-        let locked = self.control(env, timeline, fit, k, out);
+        let locked = self.control(env, timeline, k, out);
         self.locked_run = if locked { self.locked_run + 1 } else { 0 };
         out.diag.locked = locked;
 
@@ -324,17 +329,22 @@ impl Client {
         let applied = expected - innovation;
         self.lms.0 += lines * applied;
         self.lms.1 += lines * lines;
-        // The probe's estimate counts as 20 lines of evidence.
+        // The probe's estimate counts as 20 lines of evidence; the requests
+        // that land may prove it wrong by up to 40 %.
         let prior = 20.0;
         let line = (prior * l.line_ns + self.lms.0) / (prior + self.lms.1);
         if line.is_finite() {
-            self.line_ns = line.clamp(0.95 * l.line_ns, 1.05 * l.line_ns);
+            self.line_ns = line.clamp(0.7 * l.line_ns, 1.4 * l.line_ns);
         }
     }
 
     fn probe(&mut self, env: Env<'_>, timeline: &mut Timeline, k: i64, ts: i64) {
         match &mut self.probing {
-            Probing::Waiting if timeline.updates() >= WARM_UP => {
+            Probing::Waiting
+                if timeline.updates() >= WARM_UP
+                    && (timeline.period_sigma() <= WARM_PERIOD_SIGMA_NS
+                        || timeline.updates() >= 4 * WARM_UP) =>
+            {
                 let period = timeline.period();
                 let eighth = (period / 8000.0) as i32;
                 let (lo, hi) = env
@@ -384,7 +394,6 @@ impl Client {
         &mut self,
         env: Env<'_>,
         timeline: &Timeline,
-        fit: &WallFit,
         k: i64,
         out: &mut FrameOutput,
     ) -> bool {
@@ -406,9 +415,7 @@ impl Client {
         let tol = self.tolerance(env);
         // This frame's error.
         let (sof, frac) = timeline.sof();
-        let e_now = self
-            .grid
-            .error(fit.wall(sof.saturating_add(frac.round() as i64)));
+        let e_now = self.grid.error(sof.saturating_add(frac.round() as i64));
         out.diag.phase_error_ns = Some(e_now.round() as i64);
         // A request handed out now changes the length of frame k + delay:
         // the first start it moves is that of frame k + delay + 1.
@@ -417,7 +424,7 @@ impl Client {
         let in_flight: f64 = (k..target).map(|i| self.landing(i).0).sum();
         let pending_var: f64 = (k..target).map(|i| self.landing(i).1).sum();
         let mono = tsof.saturating_add((tfrac - in_flight).round() as i64);
-        let e = self.grid.error(fit.wall(mono));
+        let e = self.grid.error(mono);
         let shorten = self.plan(env, timeline.period(), e);
         let line = self.line_ns.max(1.0);
         let mut lines = (shorten / line).round();
@@ -461,7 +468,9 @@ impl Client {
             // the rest of the period that many.
             let by_short = (e / max_short.max(1.0)).ceil();
             let by_long = ((server - e) / max_long.max(1.0)).ceil();
-            if by_long < by_short {
+            // Going the long way round moves the frames by most of a
+            // period: only when shortening would take much longer.
+            if by_short > 2.0 * by_long + 2.0 {
                 -(server - e).min(max_long)
             } else {
                 max_short
@@ -472,7 +481,7 @@ impl Client {
             }
             let by_long = (-e / max_long.max(1.0)).ceil();
             let by_short = ((server + e) / max_short.max(1.0)).ceil();
-            if by_short < by_long {
+            if by_long > 2.0 * by_short + 2.0 {
                 (server + e).min(max_short)
             } else {
                 -max_long

@@ -37,7 +37,8 @@ use timeline::Timeline;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PrecisionParams {
     /// A client reports `SyncReady` only while its estimated phase error is
-    /// within this, ns (0: one line time of the camera, as measured).
+    /// within this, ns (0: one line time of the camera, as measured, and at
+    /// least 2 µs).
     pub ready_tolerance_ns: u32,
 }
 

@@ -25,12 +25,20 @@
 
 /// The ladder's rungs, µs.
 const RUNGS_US: [i32; 8] = [4, 8, 16, 32, 64, 128, 256, 512];
-/// Requests in the ladder (a lengthening and a shortening per rung).
-pub const REQUESTS: usize = 2 * RUNGS_US.len();
+/// Requests in one pass of the ladder (a lengthening and a shortening per
+/// rung).
+pub const PASS: usize = 2 * RUNGS_US.len();
+/// Passes at most: with noisy timestamps the ladder is repeated, so that
+/// the responses average to well under half a line.
+pub const MAX_PASSES: usize = 6;
+const REQUESTS: usize = PASS * MAX_PASSES;
 /// The longest latency searched, frames.
 pub const MAX_DELAY: i64 = 12;
 /// Frames observed from the first request's frame on.
 const WINDOW: usize = REQUESTS + MAX_DELAY as usize + 8;
+/// Response noise one pass tolerates (standard deviation of a measured
+/// frame interval), ns.
+const PASS_NOISE_NS: f64 = 4_000.0;
 
 /// What the probe learned.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +71,8 @@ pub struct Probe {
     /// Requests handed out: (frame completed before, µs).
     requests: [(i64, i32); REQUESTS],
     issued: usize,
+    /// Requests this probe issues: whole passes.
+    planned: usize,
     /// Timestamps by frame index from `first`.
     ts: [Option<i64>; WINDOW],
     first: i64,
@@ -82,6 +92,7 @@ impl Probe {
         Probe {
             requests: [(0, 0); REQUESTS],
             issued: 0,
+            planned: PASS * Self::passes(noise),
             ts: [None; WINDOW],
             first: i64::MAX,
             period,
@@ -90,13 +101,21 @@ impl Probe {
         }
     }
 
+    /// Passes of the ladder for timestamps with noise `noise` ns (standard
+    /// deviation): a frame interval has √2 of it, and `n` passes average it
+    /// down by √n.
+    fn passes(noise: f64) -> usize {
+        let interval = noise * std::f64::consts::SQRT_2;
+        ((interval / PASS_NOISE_NS).powi(2).ceil() as usize).clamp(1, MAX_PASSES)
+    }
+
     /// The next request to hand out after frame `last` completed, if the
     /// ladder is not finished.
     pub fn next_request(&mut self, last: i64) -> Option<i32> {
-        if self.issued >= REQUESTS {
+        if self.issued >= self.planned {
             return None;
         }
-        let rung = RUNGS_US[self.issued / 2];
+        let rung = RUNGS_US[(self.issued % PASS) / 2];
         // Lengthen first, then shorten back.
         let a = if self.issued.is_multiple_of(2) {
             -rung.min(self.limits_us.0)
@@ -128,8 +147,11 @@ impl Probe {
 
     /// Every frame the analysis needs has been seen (or can no longer be).
     pub fn complete(&self, last: i64) -> bool {
-        self.issued == REQUESTS
-            && last >= self.requests[REQUESTS - 1].0.saturating_add(MAX_DELAY + 1)
+        self.issued == self.planned
+            && last
+                >= self.requests[self.planned - 1]
+                    .0
+                    .saturating_add(MAX_DELAY + 1)
     }
 
     /// The deviation of interval `j → j+1` from the period, ns.
@@ -152,7 +174,7 @@ impl Probe {
                     seen += 1;
                 }
             }
-            if seen * 2 < REQUESTS {
+            if seen * 2 < self.planned {
                 continue;
             }
             if best.is_none_or(|(_, b)| c > b) {
@@ -194,13 +216,20 @@ impl Probe {
         let line_ns = fit_line(lengthen).ok_or(ProbeError::NoResponse)?;
         let gain =
             lengthen.iter().map(|l| l.1).sum::<f64>() / lengthen.iter().map(|l| l.0).sum::<f64>();
-        // Shortening well below what lengthening the same amount gave.
-        let slack = line_ns.max(4.0 * noise);
-        let max_shorten_ns = shorten[..ns]
+        // A shortening limit shows on the largest rung: what it really
+        // shortened (averaged over the passes) far below what it should.
+        let top = f64::from(*RUNGS_US.last().unwrap_or(&0)) * 1000.0;
+        let (n_top, sum_top) = shorten[..ns]
             .iter()
-            .filter(|&&(want, got)| got < lines(want, line_ns) * line_ns - slack)
-            .map(|&(_, got)| got.max(0.0))
-            .reduce(f64::min);
+            .filter(|s| s.0 >= top)
+            .fold((0.0, 0.0), |(n, x), s| (n + 1.0, x + s.1));
+        let max_shorten_ns = (n_top > 0.0)
+            .then(|| sum_top / n_top)
+            .filter(|&got| {
+                let slack = (2.0 * line_ns).max(6.0 * noise / n_top.sqrt());
+                got < lines(top, line_ns) * line_ns - slack
+            })
+            .map(|got| got.max(0.0));
         let shortened_ns = shorten[..ns].iter().map(|s| s.1).fold(0.0, f64::max);
         Ok(Learned {
             delay,
@@ -264,10 +293,10 @@ mod tests {
             (jitter as f64 / 12f64.sqrt()).max(300.0),
             (16_000, 16_000),
         );
-        let mut applied = vec![0.0; 200];
+        let mut applied = vec![0.0; 400];
         let mut sof = 1e12;
         let mut rng = 99u64;
-        for k in 0..200i64 {
+        for k in 0..400i64 {
             let ts = sof as i64
                 + if jitter > 0 {
                     rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
@@ -308,6 +337,11 @@ mod tests {
         let l = run(18_900.0, 4, None, 10_000).unwrap();
         assert_eq!(l.delay, 4);
         assert!((l.line_ns - 18_900.0).abs() < 1_000.0, "{l:?}");
+        // With 20 µs of jitter the ladder runs several passes.
+        for line in [18_900.0, 28_500.0, 23_000.0] {
+            let l = run(line, 4, None, 20_000).unwrap();
+            assert!((l.line_ns - line).abs() < 1_500.0, "{line}: {l:?}");
+        }
     }
 
     #[test]

@@ -18,10 +18,18 @@ const Q_PERIOD: f64 = 0.02 * 0.02;
 const Q_PHASE: f64 = 1.0;
 /// Smallest measurement variance believed (1 µs timestamp resolution), ns².
 const R_MIN: f64 = 300.0 * 300.0;
-/// Initial measurement variance, ns².
-const R_INIT: f64 = 2_000.0 * 2_000.0;
-/// Weight of each innovation in the measurement-noise estimate.
+/// Initial measurement variance, ns²: pessimistic (5 µs), so that the first
+/// frames do not make the filter sure of a period it has barely seen.
+const R_INIT: f64 = 5_000.0 * 5_000.0;
+/// Weight of each innovation in the measurement-noise estimate (at least;
+/// the first ones are averaged evenly).
 const R_GAIN: f64 = 1.0 / 64.0;
+/// Weight of each innovation in the running bias check.
+const BIAS_GAIN: f64 = 1.0 / 16.0;
+/// A running mean of the innovations this many standard errors from zero
+/// means the model is off (the period, or what the sensor did): the filter
+/// becomes unsure again and re-learns.
+const BIAS_SIGMAS: f64 = 4.0;
 /// An innovation this many standard deviations out (and beyond
 /// [`BREAK_MIN_NS`]) breaks the model: the phase restarts from the timestamp.
 const BREAK_SIGMAS: f64 = 8.0;
@@ -59,6 +67,8 @@ pub struct Timeline {
     p: [[f64; 2]; 2],
     r: f64,
     nu2: f64,
+    /// Running mean of the innovations, ns.
+    bias: f64,
     updates: u64,
 }
 
@@ -79,6 +89,7 @@ impl Timeline {
             p: [[0.0; 2]; 2],
             r: R_INIT,
             nu2: R_INIT,
+            bias: 0.0,
             updates: 0,
         }
     }
@@ -227,8 +238,10 @@ impl Timeline {
             self.period = z - self.phase;
         }
         let gap = self.gap(z, adj);
+        let mut moved = false;
         for _ in 0..gap {
             let (a, v) = adj(self.index);
+            moved |= a != 0.0;
             self.step(a, v);
         }
         let nu = z - self.phase;
@@ -251,9 +264,23 @@ impl Timeline {
                 [(1.0 - k0) * p00, (1.0 - k0) * p01],
                 [p10 - k1 * p00, p11 - k1 * p01],
             ];
-            // The timestamp noise, from the innovations: E[ν²] = P + R.
-            self.nu2 += R_GAIN * (nu * nu).min(25.0 * s) - R_GAIN * self.nu2;
-            self.r = (self.nu2 - (s - self.r)).max(R_MIN);
+            // The timestamp noise, from the innovations: E[ν²] = P + R; only
+            // from frames the camera was not asked to move (those carry what
+            // the model got wrong about the sensor, not timestamp noise).
+            if !moved {
+                let g = R_GAIN.max(1.0 / self.updates as f64);
+                self.nu2 += g * ((nu * nu).min(25.0 * s) - self.nu2);
+                self.r = (self.nu2 - (s - self.r)).max(R_MIN);
+            }
+            // Innovations that keep one sign: the model is off.
+            self.bias += BIAS_GAIN * (nu - self.bias);
+            let standard_error = (s * BIAS_GAIN / (2.0 - BIAS_GAIN)).sqrt();
+            if self.updates > 16 && self.bias.abs() > BIAS_SIGMAS * standard_error {
+                let b = self.bias;
+                self.p[0][0] += b * b;
+                self.p[1][1] += (b / 8.0) * (b / 8.0);
+                self.bias = 0.0;
+            }
         }
         self.updates += 1;
         if self.phase.abs() > REBASE_NS {
