@@ -18,7 +18,7 @@ def main():
     p.add_argument('--cargo', required=True)
     p.add_argument('--manifest-path', required=True)
     p.add_argument('--target-dir', required=True)
-    p.add_argument('--release', action='store_true')
+    p.add_argument('--profile', default='dev', help='cargo profile (dev, release, profiling)')
     p.add_argument('--output', required=True)
     p.add_argument('--depfile', required=True)
     a = p.parse_args()
@@ -31,13 +31,13 @@ def main():
     # The layer alone: no tools, none of their dependencies (feature `cli`).
     cmd = [a.cargo, 'build', '--lib', '--locked', '--no-default-features',
            '--manifest-path', a.manifest_path, '--target-dir', a.target_dir]
-    if a.release:
-        cmd.append('--release')
+    cmd += ['--profile', a.profile]
     r = subprocess.run(cmd, env=env)
     if r.returncode != 0:
         return r.returncode
 
-    profile_dir = Path(a.target_dir) / ('release' if a.release else 'debug')
+    # cargo's output directory of a profile: dev's is debug.
+    profile_dir = Path(a.target_dir) / ('debug' if a.profile == 'dev' else a.profile)
     lib = profile_dir / 'libcamsync.a'
     out = Path(a.output)
     # Copy only when changed, so the link step is not redone needlessly.
