@@ -274,9 +274,22 @@ fn align_refuses_bad_invocations() {
     let cam0 = fixture("cam0.json");
     let cam1 = fixture("cam1.txt");
     let not_metadata = fixture("generate.py");
+    // A wall clock no camera writes: the arithmetic on it would overflow.
+    let bad_wall =
+        std::env::temp_dir().join(format!("camsync-bad-wall-{}.csv", std::process::id()));
+    std::fs::write(
+        &bad_wall,
+        "frame_wall_clock_ns\n9223372036854775807\n-9223372036854775808\n",
+    )
+    .unwrap();
+    let bad_wall = bad_wall.to_str().unwrap().to_string();
     check(
         "align",
         &[
+            usage(
+                &[&cam0, &bad_wall],
+                "frame #0: FrameWallClock 9223372036854775807 is not ns",
+            ),
             usage(&[&cam0], "at least two metadata files (got 1)"),
             usage(&[&cam0, "/nonexistent.csv"], "/nonexistent.csv"),
             usage(&[&cam0, &cam0], "the same file as"),
@@ -313,6 +326,7 @@ fn align_refuses_bad_invocations() {
             },
         ],
     );
+    std::fs::remove_file(&bad_wall).ok();
 }
 
 #[test]

@@ -167,16 +167,18 @@ fn dropped(r: &Recording, period: i64) -> (u64, &'static str) {
         let n = seqs
             .windows(2)
             .map(|w| w[1].saturating_sub(w[0]).saturating_sub(1))
-            .sum();
+            .fold(0u64, u64::saturating_add);
         return (n, "sequence");
     }
     let walls: Vec<i64> = r.frames.iter().filter_map(|f| f.wall_ns).collect();
+    // Wall clocks are in 0..2^62 (parse::MAX_WALL_NS): no difference overflows;
+    // the 1.5-period test is done in i128.
     let n = walls
         .windows(2)
         .map(|w| w[1] - w[0])
-        .filter(|&d| period > 0 && d * 2 > period * 3)
+        .filter(|&d| period > 0 && i128::from(d) * 2 > i128::from(period) * 3)
         .map(|d| ((d + period / 2) / period - 1).max(0) as u64)
-        .sum();
+        .fold(0u64, u64::saturating_add);
     (n, "timestamp")
 }
 

@@ -39,7 +39,13 @@ pub enum ParseError {
         "not a recognised metadata file (rpicam json/txt, cam --metadata, or CSV with a frame_wall_clock_ns column)"
     )]
     Unknown,
+    #[error("frame #{frame}: FrameWallClock {value} is not ns since 1970 (0..{MAX_WALL_NS})")]
+    WallClock { frame: usize, value: i64 },
 }
+
+/// FrameWallClock values are ns since 1970 below this (2^62 ns: the year
+/// 2116), so that no difference or sum of two of them overflows.
+pub const MAX_WALL_NS: i64 = 1 << 62;
 
 /// Detect the format of `text`.
 pub fn detect(text: &str) -> Option<Format> {
@@ -50,10 +56,11 @@ pub fn detect(text: &str) -> Option<Format> {
     if first.contains(" seq: ") && first.contains("fps)") {
         return Some(Format::Cam);
     }
-    let lower = first.to_ascii_lowercase();
-    if first.contains(',')
-        && (lower.contains("frame_wall_clock_ns") || lower.contains("framewallclock"))
-    {
+    let is_wall = |f: &str| {
+        let f = f.trim().to_ascii_lowercase();
+        f == "frame_wall_clock_ns" || f == "framewallclock"
+    };
+    if first.split(',').any(is_wall) {
         return Some(Format::Csv);
     }
     if first.contains('=') {
@@ -76,6 +83,13 @@ pub fn parse(name: &str, text: &str) -> Result<Recording, ParseError> {
         Format::RpicamTxt => parse_txt(text, &mut r)?,
         Format::Cam => parse_cam(text, &mut r)?,
         Format::Csv => parse_csv(text, &mut r)?,
+    }
+    if let Some((frame, value)) = r.frames.iter().enumerate().find_map(|(i, f)| {
+        f.wall_ns
+            .filter(|w| !(0..MAX_WALL_NS).contains(w))
+            .map(|w| (i, w))
+    }) {
+        return Err(ParseError::WallClock { frame, value });
     }
     let missing = r.frames.iter().filter(|f| f.wall_ns.is_none()).count();
     if missing > 0 {
@@ -299,8 +313,15 @@ fn parse_csv(text: &str, r: &mut Recording) -> Result<(), ParseError> {
     let Some((_, header)) = lines.next() else {
         return Err(ParseError::Unknown);
     };
-    let cols: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
-    let find = |names: &[&str]| cols.iter().position(|c| names.contains(&c.as_str()));
+    // Column names are matched without regard to case, as detect() does.
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let find = |names: &[&str]| {
+        cols.iter()
+            .position(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)))
+    };
     let wall = find(&["frame_wall_clock_ns", "FrameWallClock"]).ok_or(ParseError::Unknown)?;
     let seq = find(&["sequence", "seq", "Sequence"]);
     let sensor = find(&["sensor_timestamp_ns", "SensorTimestamp"]);
@@ -388,5 +409,23 @@ mod tests {
         assert_eq!(r.frames[1].sync_ready, Some(true));
         assert!(r.warnings[0].contains("1 frame(s) have no FrameWallClock"));
         assert_eq!(parse("x", "hello\n"), Err(ParseError::Unknown));
+        // One column is a CSV too.
+        let r = parse("w", "frame_wall_clock_ns\n100\n200\n").unwrap();
+        assert_eq!((r.format, r.frames.len()), (Format::Csv, 2));
+    }
+
+    #[test]
+    fn wall_clocks_outside_ns_since_1970_are_refused() {
+        for bad in [-1, MAX_WALL_NS, i64::MAX] {
+            let text = format!("frame_wall_clock_ns\n100\n{bad}\n");
+            assert_eq!(
+                parse("w", &text),
+                Err(ParseError::WallClock {
+                    frame: 1,
+                    value: bad
+                })
+            );
+        }
+        assert!(parse("w", &format!("frame_wall_clock_ns\n{}\n", MAX_WALL_NS - 1)).is_ok());
     }
 }
