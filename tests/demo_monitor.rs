@@ -276,6 +276,51 @@ fn a_second_server_is_detected_by_monitor_and_demo() {
 }
 
 #[test]
+fn monitor_warns_when_both_wire_formats_share_a_group() {
+    let p = port(7);
+    let monitor = camsync()
+        .args(["monitor", "--port", &p, "--duration", "2", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    for (i, format) in [WireFormat::Layer, WireFormat::Rpi, WireFormat::Layer]
+        .into_iter()
+        .enumerate()
+    {
+        let packet = SyncPacket {
+            frame_duration_us: 33_333,
+            frame_ts_us: 1_767_225_600_000_000 + i as u64 * 1_000_000,
+            ready_time_us: 1_767_225_603_000_000,
+        };
+        loopback_multicast(&p, packet.encode(format).as_bytes());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = monitor.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let warnings: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["warning"] == "both wire formats on the group")
+        .collect();
+    assert_eq!(warnings.len(), 1, "once: {lines:#?}");
+    let formats: Vec<&str> = warnings[0]["formats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["layer", "rpi"]);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["mixed_formats"], true);
+}
+
+#[test]
 fn monitor_exits_cleanly_on_sigint() {
     let child = camsync()
         .args(["monitor", "--port", &port(5)])

@@ -23,7 +23,9 @@ use crate::table::Table;
 /// 40-byte Raspberry Pi), and shows each server heard: address, format, frame
 /// duration, packet interval and its jitter, and when it is (or was) ready.
 /// Invalid datagrams are counted by reason. Warns when two servers share the
-/// group. Runs until Ctrl-C (or --duration), then prints a summary.
+/// group, and when both wire formats are heard on it (libcamera's C++ layer
+/// and stock Raspberry Pi clients each misread the other's). Runs until
+/// Ctrl-C (or --duration), then prints a summary.
 ///
 /// Examples:
 ///   camsync monitor
@@ -128,6 +130,8 @@ pub struct Tracker {
     pub servers: BTreeMap<SocketAddrV4, Server>,
     pub invalid: BTreeMap<&'static str, u64>,
     warned_multi: bool,
+    /// Each wire format heard, and the first server heard sending it.
+    formats: BTreeMap<&'static str, SocketAddrV4>,
 }
 
 /// What one datagram changed, for the caller to report.
@@ -137,6 +141,8 @@ pub enum Event {
     Packet,
     /// A second (or further) server appeared on the group.
     SharedGroup(Vec<SocketAddrV4>),
+    /// Both wire formats are now heard on the group: (format, first sender).
+    MixedFormats(Vec<(&'static str, SocketAddrV4)>),
     Invalid(&'static str),
 }
 
@@ -157,6 +163,10 @@ impl Tracker {
             }
         };
         let mut events = Vec::new();
+        let new_format = !self.formats.contains_key(format.name());
+        if new_format {
+            self.formats.insert(format.name(), from);
+        }
         match self.servers.get_mut(&from) {
             Some(s) => {
                 s.intervals_ms.add((t_s - s.last_seen_s) * 1000.0);
@@ -193,6 +203,11 @@ impl Tracker {
                 }
             }
         }
+        if new_format && self.formats.len() > 1 {
+            events.push(Event::MixedFormats(
+                self.formats.iter().map(|(f, a)| (*f, *a)).collect(),
+            ));
+        }
         events
     }
 
@@ -220,6 +235,11 @@ impl Tracker {
 
     pub fn shared_group(&self) -> bool {
         self.warned_multi
+    }
+
+    /// Both wire formats were heard on the group.
+    pub fn mixed_formats(&self) -> bool {
+        self.formats.len() > 1
     }
 }
 
@@ -353,6 +373,7 @@ fn monitor(args: &Args) -> Result<(), String> {
             "servers": summary,
             "invalid": tracker.invalid,
             "shared_group": tracker.shared_group(),
+            "mixed_formats": tracker.mixed_formats(),
         }));
     } else {
         println!("summary after {:.1} s:", start.elapsed().as_secs_f64());
@@ -375,9 +396,17 @@ fn monitor(args: &Args) -> Result<(), String> {
         if tracker.shared_group() {
             println!("WARNING: more than one server on this group");
         }
+        if tracker.mixed_formats() {
+            println!("WARNING: {MIXED_FORMATS}");
+        }
     }
     Ok(())
 }
+
+/// Why hearing both formats on one group matters.
+const MIXED_FORMATS: &str = "both wire formats on this group: libcamera's C++ sync layer \
+    clients misread the 40-byte rpi packets (they lock ~11 ms off, ready on the wrong frame) and \
+    stock Raspberry Pi clients misread the 24-byte layer packets; only camsync clients read both";
 
 /// The version of the JSON lines' form (`camsync monitor --json`).
 const SCHEMA_VERSION: u32 = 1;
@@ -417,6 +446,15 @@ fn report_event(
                 "warning": "more than one server on the group",
                 "servers": all.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             }),
+            (Event::MixedFormats(seen), _) => json!({
+                "type": "warning",
+                "t_s": round3(t),
+                "warning": "both wire formats on the group",
+                "formats": seen
+                    .iter()
+                    .map(|(f, a)| json!({"format": f, "first_from": a.to_string()}))
+                    .collect::<Vec<_>>(),
+            }),
             (Event::Invalid(reason), _) => json!({
                 "type": "invalid",
                 "t_s": round3(t),
@@ -447,6 +485,10 @@ fn report_event(
                 args.port,
                 all.join(", ")
             );
+        }
+        Event::MixedFormats(seen) => {
+            let seen: Vec<String> = seen.iter().map(|(f, a)| format!("{f} from {a}")).collect();
+            println!("[{t:7.2} s] WARNING: {MIXED_FORMATS} ({})", seen.join(", "));
         }
         Event::Invalid(reason) => {
             let n = tracker.invalid.get(reason).copied().unwrap_or(0);
@@ -505,9 +547,37 @@ mod tests {
         assert_eq!(s.ready_at_s, 3.2);
         assert_eq!(t.invalid["wrong_length"], 1);
         assert!(!t.shared_group());
+        assert!(!t.mixed_formats());
         let ev = t.datagram(2.5, Ok((P, WireFormat::Rpi)), Some(b));
-        assert_eq!(ev, [Event::NewServer, Event::SharedGroup(vec![a, b])]);
-        assert!(t.shared_group());
+        assert_eq!(
+            ev,
+            [
+                Event::NewServer,
+                Event::SharedGroup(vec![a, b]),
+                Event::MixedFormats(vec![("layer", a), ("rpi", b)]),
+            ]
+        );
+        assert!(t.shared_group() && t.mixed_formats());
         assert_eq!(t.summary()[1].format, "rpi");
+        // Said once.
+        assert_eq!(
+            t.datagram(2.6, Ok((P, WireFormat::Rpi)), Some(b)),
+            [Event::Packet]
+        );
+    }
+
+    #[test]
+    fn one_server_switching_formats_is_mixed_too() {
+        let a = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4000);
+        let mut t = Tracker::default();
+        t.datagram(0.0, Ok((P, WireFormat::Rpi)), Some(a));
+        let ev = t.datagram(1.0, Ok((P, WireFormat::Layer)), Some(a));
+        assert_eq!(
+            ev,
+            [
+                Event::Packet,
+                Event::MixedFormats(vec![("layer", a), ("rpi", a)])
+            ]
+        );
     }
 }
