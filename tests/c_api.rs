@@ -68,6 +68,50 @@ fn c_program_survives_a_panic_behind_the_api() {
 }
 
 #[test]
+fn c_program_bad_config_keeps_the_controls_and_says_why_at_start() {
+    let out = run(
+        "disabled",
+        port(0),
+        &[("LIBCAMERA_SYNC_TTL", "999"), ("LIBCAMERA_LOG_LEVELS", "")],
+    );
+    let errors: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("ERROR SyncLayer") && l.contains("bad-config-cam: "))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("configuration rejected") && l.contains("'ttl'")),
+        "at init: {out}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("sync layer disabled for this camera")
+                && l.contains("'ttl'")
+                && l.contains("asks for SyncMode server")),
+        "at start, with the reason: {out}"
+    );
+}
+
+#[test]
+fn c_program_empty_variables_count_as_unset() {
+    // As libcamera's own: `LIBCAMERA_SYNC_PORT=` is no port, not a bad one.
+    // (The sync mode checks that both layers are enabled and in sync.)
+    run(
+        "sync",
+        port(1),
+        &[
+            ("LIBCAMERA_SYNC_GROUP", ""),
+            ("LIBCAMERA_SYNC_TTL", " "),
+            ("LIBCAMERA_SYNC_PROFILE", ""),
+            ("LIBCAMERA_SYNC_CONFIG", ""),
+            ("LIBCAMERA_LOG_FILE", ""),
+        ],
+    );
+}
+
+#[test]
 fn c_program_bad_config_disables_the_layer_with_a_clear_log() {
     let o = Command::new(program())
         .arg("args")

@@ -7,11 +7,11 @@ mod common;
 
 use std::io::ErrorKind;
 
-use camsync::core::{CameraControls, Controls};
+use camsync::core::{CameraControls, Completion, Controls};
 use camsync::net::MemoryTransport;
 use camsync::plugin::logging::Level;
 use camsync::plugin::{Config, Instance, ManualClock};
-use common::memory::{CAMERA, Inst, frame, logged, mode};
+use common::memory::{CAMERA, FRAME_US, Inst, WALL0, frame, logged, mode, set_clock};
 
 fn instance(id: &str, config: Config) -> Inst {
     Instance::from_parts(
@@ -67,4 +67,242 @@ fn every_line_names_its_camera() {
             "a line that names no camera: {line}"
         );
     }
+}
+
+/// The records at `level` that contain `needle`.
+fn count(records: &[(Level, String)], level: Level, needle: &str) -> usize {
+    records
+        .iter()
+        .filter(|r| r.0 == level && r.1.contains(needle))
+        .count()
+}
+
+fn limits(min: i64, max: i64) -> Controls<'static> {
+    Controls {
+        frame_duration_limits_us: Some([min, max]),
+        ..Controls::default()
+    }
+}
+
+#[test]
+fn the_frame_rate_warning_is_about_what_the_application_sets() {
+    // A camera whose mode can run 15..60 fps: its range is no reason to warn.
+    let camera = CameraControls {
+        frame_duration_limits_us: Some([16_666, 66_666]),
+        ..CAMERA
+    };
+    let records = logged(|| {
+        let c = instance("cam0", Config::default());
+        c.controls(&camera).unwrap();
+        c.start(&Controls {
+            sync_mode: Some(2),
+            frame_duration_limits_us: Some([FRAME_US, FRAME_US]),
+            ..Controls::default()
+        })
+        .unwrap();
+        for _ in 0..3 {
+            c.queue_request(&Controls::default()).unwrap();
+        }
+        // The application asks for a variable rate, on every request.
+        for _ in 0..3 {
+            c.queue_request(&limits(16_666, 66_666)).unwrap();
+        }
+        c.queue_request(&limits(20_000, 40_000)).unwrap();
+        c.queue_request(&limits(FRAME_US, FRAME_US)).unwrap();
+        c.queue_request(&limits(20_000, 40_000)).unwrap();
+
+        // Without sync, a variable rate is the application's business.
+        let off = instance("cam1", Config::default());
+        off.controls(&camera).unwrap();
+        off.start(&limits(16_666, 66_666)).unwrap();
+        off.queue_request(&limits(20_000, 40_000)).unwrap();
+        // Set before SyncMode, noticed when sync is asked for.
+        off.queue_request(&mode(1)).unwrap();
+    });
+    let warned: Vec<&str> = records
+        .iter()
+        .filter(|r| r.0 == Level::Warn && r.1.contains("FrameDurationLimits"))
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(warned.len(), 4, "{records:#?}");
+    assert!(warned[0].starts_with("cam0: FrameDurationLimits [16666, 66666] µs is not a fixed"));
+    assert!(warned[1].starts_with("cam0: FrameDurationLimits [20000, 40000]"));
+    assert!(warned[2].starts_with("cam0: FrameDurationLimits [20000, 40000]"));
+    assert!(warned[3].starts_with("cam1: FrameDurationLimits [20000, 40000]"));
+}
+
+#[test]
+fn a_disabled_layer_keeps_its_controls_says_why_and_never_reports_ready() {
+    let e = Config::load("cam", &|k| (k == "LIBCAMERA_SYNC_TTL").then(|| "0".into())).unwrap_err();
+    let records = logged(|| {
+        let c: Inst = Instance::from_parts(
+            "cam",
+            Err(e),
+            MemoryTransport::new(),
+            ManualClock::default(),
+        );
+        assert!(!c.enabled());
+        let added = c.controls(&CAMERA).unwrap();
+        assert_eq!(added.map(<[_]>::len), Some(3), "the controls stay");
+        assert!(c.start(&mode(1)).is_err());
+        // 25 s of requests asking for sync, then 25 s not asking.
+        for n in 0..1500 {
+            let t = (n * FRAME_US * 1000) as u64;
+            c.with_clock(|k| k.now_ns = t);
+            let ask = if n < 750 {
+                mode(1)
+            } else {
+                Controls::default()
+            };
+            let ask = if n == 750 { mode(0) } else { ask };
+            assert!(c.queue_request(&ask).is_err());
+            assert!(
+                c.request_completed(&Completion {
+                    sensor_timestamp_ns: Some(t as i64),
+                    cancelled: false,
+                })
+                .is_err(),
+                "no metadata, so never SyncReady"
+            );
+        }
+        assert_eq!(c.socket_role(), None);
+        assert!(c.stop().is_err());
+    });
+    assert_eq!(
+        count(&records, Level::Error, "cam: configuration rejected"),
+        1
+    );
+    assert_eq!(
+        count(&records, Level::Error, "'ttl'"),
+        4,
+        "init, start, and reminders at 10 s and 20 s: {records:#?}"
+    );
+    assert_eq!(
+        count(
+            &records,
+            Level::Error,
+            "SyncReady is never reported (the application asks for SyncMode server)"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &records,
+            Level::Error,
+            "asks for SyncMode server, which is ignored"
+        ),
+        2
+    );
+}
+
+#[test]
+fn a_client_that_hears_nothing_says_so_once_and_again_when_it_hears() {
+    let records = logged(|| {
+        let c = instance("cam", Config::default());
+        c.controls(&CAMERA).unwrap();
+        set_clock(&c, -1);
+        c.start(&mode(2)).unwrap();
+        // Garbage only, for 6 s.
+        for n in 0..180 {
+            c.with_transport(|t| t.deliver(camsync::net::MemDatagram::new(&[0; 7])));
+            frame(&c, n);
+        }
+        let p = camsync::core::SyncPacket {
+            frame_duration_us: 33_333,
+            frame_ts_us: (WALL0 + 200_000_000) / 1000,
+            ready_time_us: (WALL0 + 200_000_000) / 1000 + 3_000_000,
+        };
+        c.with_transport(|t| {
+            t.deliver(camsync::net::MemDatagram::packet(
+                &p,
+                camsync::core::WireFormat::Layer,
+            ))
+        });
+        frame(&c, 180);
+        frame(&c, 181);
+    });
+    let warned: Vec<&str> = records
+        .iter()
+        .filter(|r| r.0 == Level::Warn && r.1.contains("no valid sync packet"))
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(warned.len(), 1, "{records:#?}");
+    // The first frame 5 s (packet_timeout) after the first silent one; a
+    // garbage datagram arrived before each frame up to it.
+    let frame_ns = FRAME_US * 1000;
+    let at = (5_000_000_000 + frame_ns - 1) / frame_ns;
+    let want = format!(
+        "cam: no valid sync packet for {:.1} s on 239.255.255.250:10000 on interface (the \
+         default route's); {} datagrams rejected ({} of a wrong length",
+        (at * frame_ns) as f64 / 1e9,
+        at + 1,
+        at + 1
+    );
+    assert!(warned[0].starts_with(&want), "{}\n{want}", warned[0]);
+    assert_eq!(
+        count(
+            &records,
+            Level::Info,
+            "cam: sync packets arriving on 239.255.255.250:10000"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_server_whose_sends_fail_says_so_once_and_again_when_they_work() {
+    let cfg = Config {
+        layer: camsync::core::LayerParams {
+            sync_period: 5,
+            ..camsync::core::LayerParams::default()
+        },
+        packet_timeout_s: 2,
+        ..Config::default()
+    };
+    let records = logged(|| {
+        let s = instance("srv", cfg);
+        s.controls(&CAMERA).unwrap();
+        set_clock(&s, -1);
+        s.start(&mode(1)).unwrap();
+        s.with_transport(|t| t.fail_sends(Some(ErrorKind::NetworkUnreachable)));
+        for n in 0..150 {
+            frame(&s, n);
+        }
+        s.with_transport(|t| t.fail_sends(None));
+        for n in 150..160 {
+            frame(&s, n);
+        }
+    });
+    let warned: Vec<&str> = records
+        .iter()
+        .filter(|r| r.0 == Level::Warn && r.1.contains("sending sync packets"))
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(warned.len(), 1, "{records:#?}");
+    assert!(
+        warned[0].starts_with("srv: sending sync packets to 239.255.255.250:10000"),
+        "{}",
+        warned[0]
+    );
+    // Said at the first failed send 2 s (packet_timeout) after the first
+    // one: sends are a sync period (5 frames) apart.
+    let (secs, sends) = warned[0]
+        .split_once("has failed for ")
+        .and_then(|(_, r)| r.split_once(" s ("))
+        .and_then(|(secs, r)| Some((secs.parse::<f64>().ok()?, r.split_once(' ')?.0)))
+        .expect("the time and the count");
+    let period_s = 5.0 * FRAME_US as f64 / 1e6;
+    assert!((2.0..2.0 + period_s + 0.05).contains(&secs), "{secs}");
+    let sends: u64 = sends.parse().unwrap();
+    assert_eq!(sends, (secs / period_s).round() as u64 + 1);
+    assert!(warned[0].contains("network unreachable"), "{}", warned[0]);
+    assert_eq!(
+        count(
+            &records,
+            Level::Info,
+            "srv: sync packets sent again to 239.255.255.250:10000"
+        ),
+        1,
+        "{records:#?}"
+    );
 }

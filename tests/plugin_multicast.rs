@@ -411,11 +411,12 @@ fn sync_adjustment_is_clamped_to_the_camera_limits() {
 }
 
 #[test]
-fn a_rejected_config_disables_every_hook() {
+fn a_rejected_config_disables_every_hook_but_keeps_the_controls() {
     let e = Config::load("x", &|k| (k == "LIBCAMERA_SYNC_PORT").then(|| "0".into())).unwrap_err();
     let inst = Instance::with_config("x", Err(e));
     assert!(!inst.enabled());
-    assert!(inst.controls(&CAMERA).is_err());
+    // Advertised still, so an application that sets them starts; ignored.
+    assert_eq!(inst.controls(&CAMERA).unwrap().map(<[_]>::len), Some(3));
     assert!(inst.start(&mode(1)).is_err());
     assert!(inst.queue_request(&mode(1)).is_err());
     assert!(inst.request_completed(&completion(1)).is_err());

@@ -293,3 +293,35 @@ fn cli_simulate_table_flags_and_plot() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn clients_that_hear_nothing_say_so() {
+    use camsync::plugin::logging::{self, Level, MemorySink};
+    use std::sync::Arc;
+
+    // Every packet lost: no client is ever ready, and each says why, once.
+    let p = ScenarioParams {
+        packet_loss_ppm: 1_000_000,
+        ..ScenarioParams::preset("basic").unwrap()
+    };
+    let sink = Arc::new(MemorySink::new(Level::Info));
+    let r = tracing::subscriber::with_default(logging::subscriber(sink.clone()), || {
+        sim::simulate_profiles(&p, &[Profile::Compat])
+    });
+    assert!(!r.profiles[0].overall.all_clients_ready);
+    let records = sink.records();
+    for cam in ["cam1", "cam2"] {
+        let silent: Vec<_> = records
+            .iter()
+            .filter(|(l, m)| {
+                *l == Level::Warn
+                    && m.starts_with(&format!("{cam}: no valid sync packet for 5.0 s"))
+            })
+            .collect();
+        assert_eq!(silent.len(), 1, "{cam}: {records:#?}");
+    }
+    assert!(
+        !records.iter().any(|(_, m)| m.starts_with("cam0: no valid")),
+        "the server is no client"
+    );
+}

@@ -299,6 +299,7 @@ fn demo(args: &Args) -> Result<Report, String> {
             wire_format: args.wire_format,
             ..NetConfig::default()
         },
+        ..Config::default()
     };
     let mut setup = Rng::stream(args.seed, "demo/setup");
     let t0 = sys::boot_ns();

@@ -293,17 +293,11 @@ impl Layer {
             tracing::warn!("Sync layer is not supported: SyncAdjustment control is not available");
             return None;
         }
+        // The camera's range (its min, as the reference takes it, until the
+        // application sets limits). A range is normal here: whether the
+        // application fixes the rate is the plugin's to check.
         match camera.frame_duration_limits_us {
-            Some([min, max]) => {
-                self.frame_duration_us = min;
-                if min != max {
-                    tracing::warn!(
-                        min,
-                        max,
-                        "FrameDurationLimits min != max: set a fixed frame rate or sync cannot hold"
-                    );
-                }
-            }
+            Some([min, _]) => self.frame_duration_us = min,
             None => tracing::info!(
                 "camera has no FrameDurationLimits: waiting for the application to set it"
             ),

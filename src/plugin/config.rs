@@ -27,7 +27,7 @@ use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "profile",
     "group",
     "port",
@@ -38,6 +38,7 @@ pub const KEYS: [&str; 10] = [
     "ttl",
     "loopback",
     "wire_format",
+    "packet_timeout",
 ];
 
 /// The environment variable naming the configuration file.
@@ -51,7 +52,7 @@ pub fn env_name(key: &str) -> String {
 /// One camera's settings: everything a plugin instance takes, whoever runs
 /// it (libcamera through the C API, `camsync demo`, the simulator, a trace
 /// replay, the tests).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The core's arithmetic, and with it the clocks the instance reads.
     pub profile: Profile,
@@ -59,6 +60,23 @@ pub struct Config {
     pub layer: LayerParams,
     /// The network's.
     pub net: NetConfig,
+    /// Warn when a client has had no valid packet, or a server's sends have
+    /// failed, for this long (s; 0: never).
+    pub packet_timeout_s: u32,
+}
+
+/// The default `packet_timeout`, s.
+pub const DEFAULT_PACKET_TIMEOUT_S: u32 = 5;
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            profile: Profile::default(),
+            layer: LayerParams::default(),
+            net: NetConfig::default(),
+            packet_timeout_s: DEFAULT_PACKET_TIMEOUT_S,
+        }
+    }
 }
 
 /// Why the configuration was rejected.
@@ -142,6 +160,13 @@ impl Config {
                 self.net.wire_format =
                     WireFormat::from_name(v).ok_or_else(|| bad("expected 'layer' or 'rpi'"))?
             }
+            "packet_timeout" => {
+                self.packet_timeout_s = v
+                    .parse()
+                    .ok()
+                    .filter(|t| *t <= 3600)
+                    .ok_or_else(|| bad("not an integer 0-3600 (seconds; 0: never warn)"))?
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     origin: origin.to_string(),
@@ -203,11 +228,12 @@ impl Config {
         Ok(())
     }
 
-    /// Apply the `LIBCAMERA_SYNC_*` variables `get` returns.
+    /// Apply the `LIBCAMERA_SYNC_*` variables `get` returns. An empty value
+    /// counts as unset, as libcamera's own variables do.
     pub fn apply_env(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         for key in KEYS {
             let name = env_name(key);
-            if let Some(v) = get(&name) {
+            if let Some(v) = get(&name).filter(|v| !v.trim().is_empty()) {
                 self.set(key, &v, &name)?;
             }
         }
@@ -226,7 +252,7 @@ impl Config {
         get: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let mut c = Config::default();
-        if let Some(path) = get(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        if let Some(path) = get(CONFIG_ENV).filter(|p| !p.trim().is_empty()) {
             let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
                 path: path.clone(),
                 reason: e.to_string(),
@@ -279,6 +305,16 @@ mod tests {
         assert_eq!(c.net.interface, None);
         assert_eq!(c.net.wire_format, WireFormat::Layer);
         assert_eq!(c.profile, Profile::default());
+        assert_eq!(c.packet_timeout_s, 5);
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let mut pairs: Vec<(String, &str)> = KEYS.iter().map(|k| (env_name(k), "")).collect();
+        pairs.push((CONFIG_ENV.to_string(), ""));
+        pairs.push((env_name("port"), "  "));
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(Config::load("cam", &env(&refs)).unwrap(), Config::default());
     }
 
     #[test]
@@ -307,10 +343,12 @@ mod tests {
                 ("LIBCAMERA_SYNC_LOOPBACK", "off"),
                 ("LIBCAMERA_SYNC_WIRE_FORMAT", "rpi"),
                 ("LIBCAMERA_SYNC_PROFILE", "compat"),
+                ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "0"),
             ]),
         )
         .unwrap();
         assert_eq!(c.profile, Profile::Compat);
+        assert_eq!(c.packet_timeout_s, 0);
         assert_eq!(c.net.group, Ipv4Addr::new(239, 1, 2, 3));
         assert_eq!(c.net.port, 12345);
         assert_eq!(c.layer.sync_period, 10);
@@ -336,6 +374,8 @@ mod tests {
             ("LIBCAMERA_SYNC_WIRE_FORMAT", "json"),
             ("LIBCAMERA_SYNC_INTERFACE", "e th0"),
             ("LIBCAMERA_SYNC_PROFILE", "fast"),
+            ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "3601"),
+            ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "-1"),
         ] {
             let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(k), "{e}");

@@ -20,9 +20,13 @@
 //! [`super::logging::Scope`]), and the frame path does not allocate in
 //! steady state. Every line logged names the camera.
 //!
-//! A panic inside a hook poisons the mutex; the next hook finds it poisoned,
-//! closes the socket and disables the instance for good (its state may be
-//! half-updated), logging why.
+//! A disabled instance (its configuration was rejected, or a hook panicked)
+//! keeps advertising the controls, so an application that sets them still
+//! starts, but does nothing with them and never reports `SyncReady`; it logs
+//! why at ERROR at each start, then at most every 10 s while the application
+//! asks for sync. A panic inside a hook poisons the mutex; the next hook finds
+//! it poisoned, closes the socket and disables the instance for good (its
+//! state may be half-updated), logging why.
 
 use std::ops::{Deref, DerefMut};
 use std::os::fd::RawFd;
@@ -37,6 +41,7 @@ use crate::net::{Transport, UdpTransport};
 use super::clock::{Clock, SystemClock};
 use super::config::{Config, ConfigError};
 use super::logging::Scope;
+use super::notices::{Notices, Where};
 use super::rx::{Rx, RxStats};
 use super::timers::RateLimit;
 
@@ -65,7 +70,7 @@ impl Hook {
 }
 
 /// The instance is disabled (its configuration was rejected, or a hook
-/// panicked): hooks do nothing.
+/// panicked): hooks do nothing (but `controls`, which still advertises them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the sync layer is disabled for this camera")]
 pub struct Disabled;
@@ -99,8 +104,9 @@ pub struct Stats {
 }
 
 struct State<T, C> {
-    /// False when the configuration was rejected, or after a panic.
-    enabled: bool,
+    /// Why the layer is disabled for this camera (its configuration was
+    /// rejected, or a hook panicked); `None`: it runs.
+    disabled: Option<String>,
     config: Config,
     layer: Layer,
     transport: T,
@@ -116,6 +122,7 @@ struct State<T, C> {
     socket_error_log: RateLimit,
     /// Why the last socket open failed (cleared when one succeeds).
     last_socket_error: Option<String>,
+    notices: Notices,
 }
 
 /// One camera's sync layer, over transport `T` with clocks `C`.
@@ -210,7 +217,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
     ) -> Instance<T, C> {
         let camera_id: Arc<str> = Arc::from(camera_id);
         let _log = Scope::enter(&camera_id);
-        let (config, enabled) = match config {
+        let (config, disabled) = match config {
             Ok(c) => {
                 tracing::info!(
                     profile = c.profile.name(),
@@ -220,17 +227,23 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                     wire_format = c.net.wire_format.name(),
                     "sync layer initialised"
                 );
-                (c, true)
+                (c, None)
             }
             Err(e) => {
-                tracing::error!("configuration rejected, sync layer disabled for this camera: {e}");
-                (Config::default(), false)
+                tracing::error!(
+                    "configuration rejected, sync layer disabled for this camera (its controls \
+                     stay, ignored): {e}"
+                );
+                (
+                    Config::default(),
+                    Some(format!("configuration rejected: {e}")),
+                )
             }
         };
         Instance {
             camera_id: camera_id.clone(),
             state: Mutex::new(State {
-                enabled,
+                disabled,
                 layer: Layer::new(config.layer, config.profile),
                 config,
                 transport,
@@ -242,6 +255,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 debug_panic: None,
                 socket_error_log: RateLimit::new(5_000_000_000),
                 last_socket_error: None,
+                notices: Notices::default(),
             }),
         }
     }
@@ -260,10 +274,10 @@ impl<T: Transport, C> Instance<T, C> {
             Err(poisoned) => {
                 self.state.clear_poison();
                 let mut g = poisoned.into_inner();
-                if g.enabled {
+                if g.disabled.is_none() {
                     tracing::error!("sync layer disabled for this camera after an internal error");
+                    g.disabled = Some("an internal error (a hook panicked)".into());
                 }
-                g.enabled = false;
                 g.transport.close();
                 g.socket = None;
                 g
@@ -274,7 +288,7 @@ impl<T: Transport, C> Instance<T, C> {
 
     /// Whether the layer runs for this camera.
     pub fn enabled(&self) -> bool {
-        self.lock().enabled
+        self.lock().disabled.is_none()
     }
 
     /// The configuration in effect (the defaults when it was rejected).
@@ -321,49 +335,74 @@ impl<T: Transport, C> Instance<T, C> {
 }
 
 impl<T: Transport, C: Clock> Instance<T, C> {
-    /// The state for a hook, unless the instance is disabled.
-    fn lock_enabled(&self, hook: Hook) -> Result<Locked<'_, T, C>, Disabled> {
-        let g = self.lock();
-        if !g.enabled {
-            return Err(Disabled);
-        }
-        g.check_panic(hook);
-        Ok(g)
-    }
-
     /// `controls`: the controls to add (`None`: the camera does not support
-    /// sync, or the layer is disabled).
+    /// sync). A disabled instance advertises them too: an application that
+    /// sets them must still start.
     pub fn controls(
         &self,
         camera: &CameraControls,
     ) -> Result<Option<&'static [ControlInfo]>, Disabled> {
-        let mut g = self.lock_enabled(Hook::Controls)?;
+        let mut g = self.lock();
+        g.check_panic(Hook::Controls);
         g.adjust_limits = camera.sync_adjustment_limits_us;
         Ok(g.layer.controls(camera))
     }
 
     /// `start`.
     pub fn start(&self, controls: &Controls) -> Result<(), Disabled> {
-        let mut g = self.lock_enabled(Hook::Start)?;
+        let mut g = self.lock();
+        let State {
+            disabled,
+            clock,
+            notices,
+            ..
+        } = &mut *g;
+        if let Some(reason) = disabled {
+            notices.disabled_start(clock.now_ns(), reason, controls.sync_mode);
+            return Err(Disabled);
+        }
+        g.check_panic(Hook::Start);
         let State { layer, clock, .. } = &mut *g;
         let out = layer.start(controls, clock);
         g.apply_socket(out.socket);
+        g.notices.restart();
+        let mode = g.layer.mode();
+        g.notices
+            .frame_rate(controls.frame_duration_limits_us, mode);
         Ok(())
     }
 
     /// `queueRequest`: the `SyncAdjustment` to write (Client mode), clamped
     /// to the camera's limits.
     pub fn queue_request(&self, controls: &Controls) -> Result<QueueOutput, Disabled> {
-        let mut g = self.lock_enabled(Hook::QueueRequest)?;
+        let mut g = self.lock();
+        let State {
+            disabled,
+            clock,
+            notices,
+            ..
+        } = &mut *g;
+        if let Some(reason) = disabled {
+            notices.disabled_request(clock.now_ns(), reason, controls.sync_mode);
+            return Err(Disabled);
+        }
+        g.check_panic(Hook::QueueRequest);
         let out = g.layer.queue_request(controls);
         g.apply_socket(out.socket);
+        let mode = g.layer.mode();
+        g.notices
+            .frame_rate(controls.frame_duration_limits_us, mode);
         Ok(g.clamp(out.sync_adjustment_us))
     }
 
     /// `requestCompleted`: the metadata to add. A server's packet is sent
     /// here (non-blocking); a client drains its socket (bounded).
     pub fn request_completed(&self, completion: &Completion) -> Result<FrameOutput, Disabled> {
-        let mut g = self.lock_enabled(Hook::RequestCompleted)?;
+        let mut g = self.lock();
+        if g.disabled.is_some() {
+            return Err(Disabled);
+        }
+        g.check_panic(Hook::RequestCompleted);
         let State {
             config,
             layer,
@@ -372,10 +411,11 @@ impl<T: Transport, C: Clock> Instance<T, C> {
             socket,
             stats,
             rx,
+            notices,
             ..
         } = &mut *g;
+        let now = clock.now_ns();
         let out = if *socket == Some(SocketRole::Receiver) {
-            let now = clock.now_ns();
             let mut packets = rx.drain(transport, config.net.max_drain, now);
             layer.request_completed(completion, clock, &mut packets)
         } else {
@@ -384,34 +424,48 @@ impl<T: Transport, C: Clock> Instance<T, C> {
         if out.diag.processed {
             stats.frames += 1;
         }
+        let timeout_ns = u64::from(config.packet_timeout_s) * 1_000_000_000;
+        let at = Where {
+            group: config.net.group,
+            port: config.net.port,
+            interface: layer.interface().or(config.net.interface.as_deref()),
+        };
+        notices.watch(layer.mode());
         if let Some(p) = &out.tx {
-            match transport.send(p.encode(config.net.wire_format).as_bytes()) {
+            let sent = transport.send(p.encode(config.net.wire_format).as_bytes());
+            match &sent {
                 Ok(()) => stats.packets_sent += 1,
-                Err(e) => {
-                    stats.send_errors += 1;
-                    // At most one packet per sync_period frames: not a flood.
-                    tracing::warn!("{e}");
-                }
+                Err(_) => stats.send_errors += 1,
             }
+            notices.sent(now, timeout_ns, sent.as_ref().map(drop), &at);
+        }
+        if layer.mode() == Mode::Client && completion.sensor_timestamp_ns.is_some() {
+            notices.client_frame(now, timeout_ns, out.diag.packets, &at, &rx.stats);
         }
         Ok(out)
     }
 
     /// `stop`: close the socket.
     pub fn stop(&self) -> Result<(), Disabled> {
-        let mut g = self.lock_enabled(Hook::Stop)?;
+        let mut g = self.lock();
+        if g.disabled.is_some() {
+            return Err(Disabled);
+        }
+        g.check_panic(Hook::Stop);
         let a = g.layer.stop();
         g.apply_socket(a);
         // Whatever the core thought, nothing stays open after stop.
         g.transport.close();
         g.socket = None;
+        g.notices.restart();
         Ok(())
     }
 }
 
 impl<T: Transport, C: Clock> State<T, C> {
+    /// The test hook: panic in `hook` if asked to (an enabled instance only).
     fn check_panic(&self, hook: Hook) {
-        if self.debug_panic == Some(hook) {
+        if self.disabled.is_none() && self.debug_panic == Some(hook) {
             panic!("CAMSYNC_DEBUG_PANIC: injected panic in {hook:?}");
         }
     }

@@ -7,12 +7,15 @@
 //! - [`instance`]: the instance, generic over its transport and clocks;
 //! - [`clock`]: the clocks it reads (system, or set by a simulator);
 //! - `rx`: a client's bounded, validating drain and its counters;
-//! - `timers`: rate limits on the instance's clock.
+//! - `notices`: what it warns about (a variable frame rate, silence,
+//!   failing sends, being disabled while asked for sync);
+//! - `timers`: rate limits and watchdogs on the instance's clock.
 
 pub mod clock;
 pub mod config;
 pub mod instance;
 pub mod logging;
+mod notices;
 pub mod panic;
 mod rx;
 mod timers;

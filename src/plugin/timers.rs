@@ -35,9 +35,62 @@ impl RateLimit {
     }
 }
 
+/// Notices a stretch without something good (a valid packet, a successful
+/// send): says so once when it has lasted a timeout, and once more when it
+/// ends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Watchdog {
+    /// When the current stretch began.
+    since_ns: Option<u64>,
+    warned: bool,
+}
+
+impl Watchdog {
+    /// Something good happened at `now_ns`: `Some(ns)` if a warning was
+    /// given for the stretch this ends, which lasted `ns`.
+    pub fn good(&mut self, now_ns: u64) -> Option<u64> {
+        let since = self.since_ns.take();
+        std::mem::take(&mut self.warned).then(|| now_ns.saturating_sub(since.unwrap_or(now_ns)))
+    }
+
+    /// Nothing good at `now_ns`: `Some(ns)` once, when the stretch first
+    /// lasts `timeout_ns` (0: never).
+    pub fn bad(&mut self, now_ns: u64, timeout_ns: u64) -> Option<u64> {
+        let since = *self.since_ns.get_or_insert(now_ns);
+        let lasted = now_ns.saturating_sub(since);
+        if self.warned || timeout_ns == 0 || lasted < timeout_ns {
+            return None;
+        }
+        self.warned = true;
+        Some(lasted)
+    }
+
+    /// Forget the stretch (a new run, another mode).
+    pub fn reset(&mut self) {
+        *self = Watchdog::default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watchdog_warns_once_per_stretch_and_once_at_its_end() {
+        let mut w = Watchdog::default();
+        assert_eq!(w.good(0), None);
+        assert_eq!(w.bad(100, 50), None, "the stretch starts");
+        assert_eq!(w.bad(140, 50), None);
+        assert_eq!(w.bad(150, 50), Some(50));
+        assert_eq!(w.bad(900, 50), None, "once");
+        assert_eq!(w.good(1000), Some(900));
+        assert_eq!(w.good(1001), None);
+        assert_eq!(w.bad(2000, 0), None, "0: never");
+        assert_eq!(w.bad(9000, 0), None);
+        w.reset();
+        assert_eq!(w.bad(10_000, 50), None);
+        assert_eq!(w.bad(10_060, 50), Some(60));
+    }
 
     #[test]
     fn one_line_per_interval() {

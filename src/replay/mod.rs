@@ -105,6 +105,7 @@ fn config(h: &Header, profile: Profile, line: usize) -> Result<Config, ReplayErr
             port: h.layer_params.port,
             ..NetConfig::default()
         },
+        ..Config::default()
     })
 }
 

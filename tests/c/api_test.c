@@ -12,6 +12,8 @@
  *   api_test args    null and out-of-range arguments are rejected
  *   api_test log     a log sink gets every record (naming its camera), never
  *                    while a layer is locked (it calls back into both layers)
+ *   api_test disabled  (run with a bad configuration) the controls are still
+ *                    advertised; every other hook does nothing
  *
  * Prints "PASS <mode>" and exits 0, or prints what failed and exits 1.
  */
@@ -279,6 +281,41 @@ static int mode_log(void)
 	return 0;
 }
 
+static int mode_disabled(void)
+{
+	camsync_layer *layer = NULL;
+	CHECK_OK(camsync_layer_create("bad-config-cam", &layer));
+	if (!layer)
+		return 1;
+	camsync_camera_controls cam = {
+		.has_sync_adjustment = true,
+		.sync_adjustment_min_us = -16666,
+		.sync_adjustment_max_us = 16666,
+		.has_frame_duration_limits = true,
+		.frame_duration_min_us = FRAME_US,
+		.frame_duration_max_us = FRAME_US,
+	};
+	camsync_added_controls added;
+	CHECK_OK(camsync_layer_controls(layer, &cam, &added));
+	CHECK(added.supported && added.count == 3, "the controls stay (%u)", added.count);
+	camsync_request_controls start = { .has_sync_mode = true, .sync_mode = 1 };
+	CHECK(camsync_layer_start(layer, &start) == CAMSYNC_RESULT_DISABLED, "start");
+	camsync_request_out q;
+	CHECK(camsync_layer_queue_request(layer, &start, &q) == CAMSYNC_RESULT_DISABLED &&
+		      !q.has_sync_adjustment,
+	      "queue");
+	camsync_completion c = { .has_sensor_timestamp = true, .sensor_timestamp_ns = boottime_ns() };
+	camsync_metadata m;
+	CHECK(camsync_layer_request_completed(layer, &c, &m) == CAMSYNC_RESULT_DISABLED &&
+		      !m.has_sync_ready && !m.has_frame_wall_clock,
+	      "no metadata, so never SyncReady");
+	camsync_stats st;
+	CHECK_OK(camsync_layer_stats(layer, &st));
+	CHECK(!st.enabled && st.socket == CAMSYNC_SOCKET_NONE, "disabled, no socket");
+	camsync_layer_destroy(layer);
+	return 0;
+}
+
 static int mode_args(void)
 {
 	camsync_layer *layer = NULL;
@@ -332,6 +369,8 @@ int main(int argc, char **argv)
 		r = mode_args();
 	else if (!strcmp(mode, "log"))
 		r = mode_log();
+	else if (!strcmp(mode, "disabled"))
+		r = mode_disabled();
 	else {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;

@@ -36,7 +36,18 @@ pub fn sof(n: i64) -> i64 {
 
 /// Complete frame `n`; the instance's clocks read 5 ms after it started.
 pub fn frame(i: &Inst, n: i64) -> FrameOutput {
-    let t = sof(n) as u64 + 5_000_000;
+    set_clock(i, n);
+    i.request_completed(&Completion {
+        sensor_timestamp_ns: Some(sof(n)),
+        cancelled: false,
+    })
+    .unwrap()
+}
+
+/// Set the instance's clocks to 5 ms after frame `n` started (before `start`:
+/// frame -1).
+pub fn set_clock(i: &Inst, n: i64) {
+    let t = (sof(n) + 5_000_000) as u64;
     i.with_clock(|k| {
         k.set(
             ClockSample {
@@ -47,11 +58,6 @@ pub fn frame(i: &Inst, n: i64) -> FrameOutput {
             t,
         )
     });
-    i.request_completed(&Completion {
-        sensor_timestamp_ns: Some(sof(n)),
-        cancelled: false,
-    })
-    .unwrap()
 }
 
 /// Run `f` with this crate's log going to a fresh sink; what it got.
