@@ -70,11 +70,16 @@ fn every_line_names_its_camera() {
 }
 
 /// The records at `level` that contain `needle`.
-fn count(records: &[(Level, String)], level: Level, needle: &str) -> usize {
+fn matching<'a>(records: &'a [(Level, String)], level: Level, needle: &str) -> Vec<&'a str> {
     records
         .iter()
         .filter(|r| r.0 == level && r.1.contains(needle))
-        .count()
+        .map(|r| r.1.as_str())
+        .collect()
+}
+
+fn count(records: &[(Level, String)], level: Level, needle: &str) -> usize {
+    matching(records, level, needle).len()
 }
 
 fn limits(min: i64, max: i64) -> Controls<'static> {
@@ -119,11 +124,7 @@ fn the_frame_rate_warning_is_about_what_the_application_sets() {
         // Set before SyncMode, noticed when sync is asked for.
         off.queue_request(&mode(1)).unwrap();
     });
-    let warned: Vec<&str> = records
-        .iter()
-        .filter(|r| r.0 == Level::Warn && r.1.contains("FrameDurationLimits"))
-        .map(|r| r.1.as_str())
-        .collect();
+    let warned = matching(&records, Level::Warn, "FrameDurationLimits");
     assert_eq!(warned.len(), 4, "{records:#?}");
     assert!(warned[0].starts_with("cam0: FrameDurationLimits [16666, 66666] µs is not a fixed"));
     assert!(warned[1].starts_with("cam0: FrameDurationLimits [20000, 40000]"));
@@ -221,11 +222,7 @@ fn a_client_that_hears_nothing_says_so_once_and_again_when_it_hears() {
         frame(&c, 180);
         frame(&c, 181);
     });
-    let warned: Vec<&str> = records
-        .iter()
-        .filter(|r| r.0 == Level::Warn && r.1.contains("no valid sync packet"))
-        .map(|r| r.1.as_str())
-        .collect();
+    let warned = matching(&records, Level::Warn, "no valid sync packet");
     assert_eq!(warned.len(), 1, "{records:#?}");
     // The first frame 5 s (packet_timeout) after the first silent one; a
     // garbage datagram arrived before each frame up to it.
@@ -273,11 +270,7 @@ fn a_server_whose_sends_fail_says_so_once_and_again_when_they_work() {
             frame(&s, n);
         }
     });
-    let warned: Vec<&str> = records
-        .iter()
-        .filter(|r| r.0 == Level::Warn && r.1.contains("sending sync packets"))
-        .map(|r| r.1.as_str())
-        .collect();
+    let warned = matching(&records, Level::Warn, "sending sync packets");
     assert_eq!(warned.len(), 1, "{records:#?}");
     assert!(
         warned[0].starts_with("srv: sending sync packets to 239.255.255.250:10000"),

@@ -33,8 +33,8 @@ use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::core::{
-    CameraControls, Completion, ControlInfo, Controls, FrameOutput, Layer, Mode, NoPackets,
-    SocketAction, SocketRole,
+    CameraControls, Completion, ControlInfo, Controls, FrameOutput, HookOutput, Layer, Mode,
+    NoPackets, SocketAction, SocketRole,
 };
 use crate::net::{Transport, UdpTransport};
 
@@ -351,24 +351,10 @@ impl<T: Transport, C: Clock> Instance<T, C> {
     /// `start`.
     pub fn start(&self, controls: &Controls) -> Result<(), Disabled> {
         let mut g = self.lock();
-        let State {
-            disabled,
-            clock,
-            notices,
-            ..
-        } = &mut *g;
-        if let Some(reason) = disabled {
-            notices.disabled_start(clock.now_ns(), reason, controls.sync_mode);
-            return Err(Disabled);
-        }
-        g.check_panic(Hook::Start);
-        let State { layer, clock, .. } = &mut *g;
-        let out = layer.start(controls, clock);
-        g.apply_socket(out.socket);
+        g.hook_controls(Hook::Start, controls, |layer, clock| {
+            layer.start(controls, clock)
+        })?;
         g.notices.restart();
-        let mode = g.layer.mode();
-        g.notices
-            .frame_rate(controls.frame_duration_limits_us, mode);
         Ok(())
     }
 
@@ -376,22 +362,9 @@ impl<T: Transport, C: Clock> Instance<T, C> {
     /// to the camera's limits.
     pub fn queue_request(&self, controls: &Controls) -> Result<QueueOutput, Disabled> {
         let mut g = self.lock();
-        let State {
-            disabled,
-            clock,
-            notices,
-            ..
-        } = &mut *g;
-        if let Some(reason) = disabled {
-            notices.disabled_request(clock.now_ns(), reason, controls.sync_mode);
-            return Err(Disabled);
-        }
-        g.check_panic(Hook::QueueRequest);
-        let out = g.layer.queue_request(controls);
-        g.apply_socket(out.socket);
-        let mode = g.layer.mode();
-        g.notices
-            .frame_rate(controls.frame_duration_limits_us, mode);
+        let out = g.hook_controls(Hook::QueueRequest, controls, |layer, _| {
+            layer.queue_request(controls)
+        })?;
         Ok(g.clamp(out.sync_adjustment_us))
     }
 
@@ -463,6 +436,34 @@ impl<T: Transport, C: Clock> Instance<T, C> {
 }
 
 impl<T: Transport, C: Clock> State<T, C> {
+    /// A hook that applies the application's controls (`start`, each
+    /// request): a disabled layer notes the mode asked for (saying why it
+    /// ignores it) and stops there; an enabled one runs `core`, carries out
+    /// its socket action and checks the frame rate asked for.
+    fn hook_controls(
+        &mut self,
+        hook: Hook,
+        controls: &Controls,
+        core: impl FnOnce(&mut Layer, &mut C) -> HookOutput,
+    ) -> Result<HookOutput, Disabled> {
+        if let Some(reason) = &self.disabled {
+            let now = self.clock.now_ns();
+            match hook {
+                Hook::Start => self.notices.disabled_start(now, reason, controls.sync_mode),
+                _ => self
+                    .notices
+                    .disabled_request(now, reason, controls.sync_mode),
+            }
+            return Err(Disabled);
+        }
+        self.check_panic(hook);
+        let out = core(&mut self.layer, &mut self.clock);
+        self.apply_socket(out.socket);
+        self.notices
+            .frame_rate(controls.frame_duration_limits_us, self.layer.mode());
+        Ok(out)
+    }
+
     /// The test hook: panic in `hook` if asked to (an enabled instance only).
     fn check_panic(&self, hook: Hook) {
         if self.disabled.is_none() && self.debug_panic == Some(hook) {

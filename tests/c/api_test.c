@@ -60,6 +60,16 @@ static int64_t boottime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A camera with SyncAdjustment (±half a frame) at a fixed rate. */
+static const camsync_camera_controls CAMERA = {
+	.has_sync_adjustment = true,
+	.sync_adjustment_min_us = -16666,
+	.sync_adjustment_max_us = 16666,
+	.has_frame_duration_limits = true,
+	.frame_duration_min_us = 33333,
+	.frame_duration_max_us = 33333,
+};
+
 static camsync_layer *make_layer(const char *id, int32_t mode)
 {
 	camsync_layer *layer = NULL;
@@ -67,16 +77,8 @@ static camsync_layer *make_layer(const char *id, int32_t mode)
 	if (!layer)
 		return NULL;
 
-	camsync_camera_controls cam = {
-		.has_sync_adjustment = true,
-		.sync_adjustment_min_us = -16666,
-		.sync_adjustment_max_us = 16666,
-		.has_frame_duration_limits = true,
-		.frame_duration_min_us = FRAME_US,
-		.frame_duration_max_us = FRAME_US,
-	};
 	camsync_added_controls added;
-	CHECK_OK(camsync_layer_controls(layer, &cam, &added));
+	CHECK_OK(camsync_layer_controls(layer, &CAMERA, &added));
 	CHECK(added.supported, "camera with SyncAdjustment is supported");
 	CHECK(added.count == 3, "3 controls added, got %u", added.count);
 	CHECK(added.count > 0 && strcmp(added.controls[0].name, "rpi::SyncMode") == 0,
@@ -287,16 +289,8 @@ static int mode_disabled(void)
 	CHECK_OK(camsync_layer_create("bad-config-cam", &layer));
 	if (!layer)
 		return 1;
-	camsync_camera_controls cam = {
-		.has_sync_adjustment = true,
-		.sync_adjustment_min_us = -16666,
-		.sync_adjustment_max_us = 16666,
-		.has_frame_duration_limits = true,
-		.frame_duration_min_us = FRAME_US,
-		.frame_duration_max_us = FRAME_US,
-	};
 	camsync_added_controls added;
-	CHECK_OK(camsync_layer_controls(layer, &cam, &added));
+	CHECK_OK(camsync_layer_controls(layer, &CAMERA, &added));
 	CHECK(added.supported && added.count == 3, "the controls stay (%u)", added.count);
 	camsync_request_controls start = { .has_sync_mode = true, .sync_mode = 1 };
 	CHECK(camsync_layer_start(layer, &start) == CAMSYNC_RESULT_DISABLED, "start");
