@@ -444,7 +444,7 @@ impl ScenarioParams {
                 "server_start_ms",
                 self.server_start_ms.to_string(),
                 format!(
-                    "clients start up to {} ms before the server (client_lead_ms), before time 0",
+                    "clients start up to {} ms before the server (their lead), before time 0",
                     self.client_lead_ms.1
                 ),
             );
