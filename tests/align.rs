@@ -25,6 +25,34 @@ fn read(names: &[&str]) -> Vec<align::Recording> {
         .collect()
 }
 
+/// The skews of the complete groups from the ready frame on, ns, sorted,
+/// computed from generate.py's model: camera c's frame k is offset by
+/// BASE[c] + ((7k + 3c) mod 23) µs (cam1 5 ms more before frame 15); every
+/// camera is ready from frame 20; cam1 drops frame 40, cam2 frame 55.
+fn after_ready_skews() -> Vec<i64> {
+    const BASE: [i64; 4] = [0, 40_000, -30_000, 10_000];
+    let offset = |c: i64, k: i64| {
+        BASE[c as usize]
+            + ((k * 7 + 3 * c) % 23) * 1000
+            + if c == 1 && k < 15 { 5_000_000 } else { 0 }
+    };
+    let mut v: Vec<i64> = (20..90)
+        .filter(|&k| k != 40 && k != 55)
+        .map(|k| {
+            let o: Vec<i64> = (0..4).map(|c| offset(c, k)).collect();
+            o.iter().max().unwrap() - o.iter().min().unwrap()
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The nearest-rank `p`-th percentile of sorted values, in µs.
+fn percentile_us(v: &[i64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1] as f64 / 1000.0
+}
+
 #[test]
 fn every_format_is_read_without_losing_a_frame() {
     let recs = read(&FILES);
@@ -70,6 +98,22 @@ fn groups_skew_drops_and_numbering() {
         (after.groups, after.p50_us, after.p99_us, after.max_us),
         (68, 67.0, 90.0, 90.0)
     );
+    let v = after_ready_skews();
+    assert_eq!(
+        (after.groups, after.p50_us, after.p95_us, after.p99_us),
+        (
+            v.len(),
+            percentile_us(&v, 50.0),
+            percentile_us(&v, 95.0),
+            percentile_us(&v, 99.0)
+        )
+    );
+    // No recording is told apart as the server (none has SyncAdjustment):
+    // the first file's period groups the frames.
+    assert_eq!(
+        (r.reference.as_str(), r.reference_is_server),
+        ("cam0.json", false)
+    );
     let dropped: Vec<(u64, &str)> = r
         .cameras
         .iter()
@@ -106,8 +150,17 @@ fn cli_reports_and_plots() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
+    let v = after_ready_skews();
+    let want = format!(
+        "p50 {:.1} µs  p95 {:.1} µs  p99 {:.1} µs  max {:.1} µs (68 groups)",
+        percentile_us(&v, 50.0),
+        percentile_us(&v, 95.0),
+        percentile_us(&v, 99.0),
+        percentile_us(&v, 100.0)
+    );
+    assert!(text.contains(&want), "{want}\n{text}");
     assert!(
-        text.contains("p50 67.0 µs  p99 90.0 µs  max 90.0 µs (68 groups)"),
+        text.contains("period 33340.0 µs (") && text.contains("cam0.json, the first file)"),
         "{text}"
     );
     assert!(
@@ -221,4 +274,41 @@ fn cli_says_why_recordings_cannot_be_aligned() {
         out.contains("skew, all groups:          none: no frame group has every camera"),
         "{out}"
     );
+}
+
+#[test]
+fn the_period_is_the_servers_when_it_can_be_told_apart() {
+    // Two clients (they write SyncAdjustment) a little slower than the
+    // server, which is the second file: its period groups the frames.
+    let csv = |period: i64, offset: i64, adjustment: bool| {
+        let mut t = String::from(if adjustment {
+            "frame_wall_clock_ns,sync_ready,sync_adjustment_us\n"
+        } else {
+            "frame_wall_clock_ns,sync_ready\n"
+        });
+        for k in 0..60 {
+            let w = 1_767_225_700_000_000_000 + k * period + offset;
+            t += &format!(
+                "{w},{}{}\n",
+                u8::from(k >= 10),
+                if adjustment { ",0" } else { "" }
+            );
+        }
+        t
+    };
+    let recs: Vec<align::Recording> = [
+        ("client1.csv", csv(33_340_000, 20_000, true)),
+        ("server.csv", csv(33_333_000, 0, false)),
+        ("client2.csv", csv(33_340_000, -15_000, true)),
+    ]
+    .iter()
+    .map(|(n, t)| align::parse::parse(n, t).unwrap())
+    .collect();
+    let r = align::analyse(&recs);
+    assert_eq!(
+        (r.reference.as_str(), r.reference_is_server, r.period_us),
+        ("server.csv", true, 33_333.0)
+    );
+    let periods: Vec<f64> = r.cameras.iter().map(|c| c.period_us).collect();
+    assert_eq!(periods, [33_340.0, 33_333.0, 33_340.0]);
 }

@@ -11,6 +11,10 @@
 //! frame on which every camera reports `SyncReady`, frame N of every camera
 //! must be in one group.
 //!
+//! The frame period that groups frames is the server's: the one recording
+//! without `SyncAdjustment` when every other has it (only clients write
+//! it), else the first file's.
+//!
 //! The verdict ([`Report::aligned`]) is yes only when that was checked and
 //! holds: two cameras or more, at one frame rate, whose recordings share
 //! instants, every one reporting `SyncReady`. Anything else is a no, saying
@@ -34,6 +38,8 @@ pub struct Frame {
     pub sequence: Option<u64>,
     pub sensor_timestamp_ns: Option<i64>,
     pub sync_ready: Option<bool>,
+    /// `SyncAdjustment`, µs (a client's; servers write none).
+    pub sync_adjustment_us: Option<i64>,
 }
 
 /// The frames of one camera, in file order.
@@ -51,6 +57,7 @@ pub struct Recording {
 pub struct SkewStats {
     pub groups: usize,
     pub p50_us: f64,
+    pub p95_us: f64,
     pub p99_us: f64,
     pub max_us: f64,
 }
@@ -63,6 +70,7 @@ impl SkewStats {
         SkewStats {
             groups: v.len(),
             p50_us: us(nearest_rank(&v, 50.0)),
+            p95_us: us(nearest_rank(&v, 95.0)),
             p99_us: us(nearest_rank(&v, 99.0)),
             max_us: us(v.last().copied().unwrap_or(0)),
         }
@@ -125,8 +133,13 @@ pub struct Report {
     /// Why (not): a human-readable verdict.
     pub verdict: String,
     pub cameras: Vec<CameraReport>,
-    /// The period used for grouping, µs.
+    /// The period used for grouping, µs: the reference camera's.
     pub period_us: f64,
+    /// The reference camera: the server, if one recording is told apart as
+    /// it (no `SyncAdjustment` where every other has some), else the first.
+    pub reference: String,
+    /// The reference is the server (not merely the first file).
+    pub reference_is_server: bool,
     pub groups: usize,
     pub complete_groups: usize,
     /// Skew of complete groups, all of them (None: no group has every camera).
@@ -196,10 +209,29 @@ fn frame_number(r: &Recording, ready: usize, i: usize, period: i64) -> Option<i6
 /// Periods differing by more than this share are different frame rates.
 const RATE_TOLERANCE: f64 = 0.01;
 
+/// The server's recording: the only one without `SyncAdjustment` when every
+/// other has it (a client writes one on every request).
+fn server(recs: &[Recording]) -> Option<usize> {
+    let without: Vec<usize> = recs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.frames.iter().all(|f| f.sync_adjustment_us.is_none()))
+        .map(|(i, _)| i)
+        .collect();
+    (recs.len() > 1 && without.len() == 1).then(|| without[0])
+}
+
 /// Group the frames of every recording and report.
 pub fn analyse(recs: &[Recording]) -> Report {
-    let periods: Vec<i64> = recs.iter().filter_map(period_ns).collect();
-    let period = median(periods).unwrap_or(33_333_000).max(1);
+    // The server's period (or the first file's): the clients follow it.
+    let server = server(recs);
+    let reference = server.unwrap_or(0);
+    let period = recs
+        .get(reference)
+        .and_then(period_ns)
+        .or_else(|| median(recs.iter().filter_map(period_ns).collect()))
+        .unwrap_or(33_333_000)
+        .max(1);
     // Every groupable frame: (wall, camera, index in file).
     let mut all: Vec<(i64, usize, usize)> = recs
         .iter()
@@ -377,6 +409,10 @@ pub fn analyse(recs: &[Recording]) -> Report {
         verdict,
         cameras,
         period_us: period as f64 / 1000.0,
+        reference: recs
+            .get(reference)
+            .map_or_else(String::new, |r| r.name.clone()),
+        reference_is_server: server.is_some(),
         groups: groups.len(),
         complete_groups: complete.len(),
         skew: (!skews.is_empty()).then(|| SkewStats::of(&skews)),

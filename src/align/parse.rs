@@ -126,6 +126,9 @@ fn apply(frame: &mut Frame, name: &str, v: &Value) {
         }
         ("SyncReady" | "sync_ready", Value::Bool(b)) => frame.sync_ready = Some(*b),
         ("SyncReady" | "sync_ready", Value::Int(n)) => frame.sync_ready = Some(*n != 0),
+        ("SyncAdjustment" | "sync_adjustment_us", Value::Int(n)) => {
+            frame.sync_adjustment_us = Some(*n)
+        }
         ("sequence" | "Sequence" | "FrameSequence" | "seq", Value::Int(n)) => {
             frame.sequence = u64::try_from(*n).ok()
         }
@@ -326,6 +329,7 @@ fn parse_csv(text: &str, r: &mut Recording) -> Result<(), ParseError> {
     let seq = find(&["sequence", "seq", "Sequence"]);
     let sensor = find(&["sensor_timestamp_ns", "SensorTimestamp"]);
     let ready = find(&["sync_ready", "SyncReady"]);
+    let adjustment = find(&["sync_adjustment_us", "SyncAdjustment"]);
     for (i, line) in lines {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         let cell = |c: Option<usize>| c.and_then(|c| cells.get(c)).filter(|s| !s.is_empty());
@@ -344,6 +348,7 @@ fn parse_csv(text: &str, r: &mut Recording) -> Result<(), ParseError> {
             sensor_timestamp_ns: int(sensor)?,
             sequence: int(seq)?.and_then(|n| u64::try_from(n).ok()),
             sync_ready: None,
+            sync_adjustment_us: int(adjustment)?,
         };
         if let Some(s) = cell(ready) {
             f.sync_ready = match s.to_ascii_lowercase().as_str() {

@@ -17,13 +17,14 @@ use crate::table::Table;
 /// leaves strings unquoted) or `--metadata-format txt`, by `cam --metadata`
 /// (its standard output), or a CSV with a `frame_wall_clock_ns` (or
 /// `FrameWallClock`) column and optional `sequence`, `sensor_timestamp_ns`,
-/// `sync_ready` columns.
+/// `sync_ready`, `sync_adjustment_us` columns.
 ///
-/// Frames are grouped across cameras by FrameWallClock (within half a frame
-/// period). Reports the skew of each group (latest minus earliest wall
-/// clock: p50/p99/max), frames without a partner, dropped frames (sequence or
-/// timestamp gaps), and whether frame N is the same instant on every camera
-/// from the first SyncReady frame.
+/// Frames are grouped across cameras by FrameWallClock (within half the
+/// server's frame period: the server is the one recording without
+/// SyncAdjustment, else the first file is taken). Reports the skew of each
+/// group (latest minus earliest wall clock: p50/p95/p99/max), frames without
+/// a partner, dropped frames (sequence or timestamp gaps), and whether frame
+/// N is the same instant on every camera from the first SyncReady frame.
 ///
 /// Examples:
 ///   camsync align cam0.json cam1.json
@@ -181,8 +182,16 @@ fn print_report(r: &Report) {
     }
     print!("{t}");
     println!(
-        "frame groups: {} ({} with every camera), period {:.1} µs",
-        r.groups, r.complete_groups, r.period_us
+        "frame groups: {} ({} with every camera), period {:.1} µs ({}, {})",
+        r.groups,
+        r.complete_groups,
+        r.period_us,
+        r.reference,
+        if r.reference_is_server {
+            "the server: the only one without SyncAdjustment"
+        } else {
+            "the first file"
+        }
     );
     let skew = |s: Option<align::SkewStats>, groups: bool| {
         s.map_or_else(
@@ -194,8 +203,8 @@ fn print_report(r: &Report) {
                     String::new()
                 };
                 format!(
-                    "p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs{n}",
-                    s.p50_us, s.p99_us, s.max_us
+                    "p50 {:.1} µs  p95 {:.1} µs  p99 {:.1} µs  max {:.1} µs{n}",
+                    s.p50_us, s.p95_us, s.p99_us, s.max_us
                 )
             },
         )
