@@ -6,7 +6,7 @@
 //! [0:01:02.123456789] [4242]  INFO SyncLayer layer.rs:123 cam0: message key=value
 //! ```
 //!
-//! (monotonic time, thread id, severity, category, file:line), to stderr or
+//! (monotonic time, process id, severity, category, file:line), to stderr or
 //! the file named by `LIBCAMERA_LOG_FILE` (appended; `syslog` is not
 //! supported: stderr), at the level `LIBCAMERA_LOG_LEVELS` gives the category
 //! `SyncLayer`: a comma-separated list of `category:level`, where the
@@ -140,8 +140,6 @@ impl Sink for LibcameraFormat {
     }
 
     fn write(&self, r: &Record<'_>) {
-        // SAFETY: gettid has no preconditions and cannot fail.
-        let tid = unsafe { libc::gettid() };
         let s = r.monotonic_ns / 1_000_000_000;
         let ns = r.monotonic_ns % 1_000_000_000;
         let line = format!(
@@ -150,7 +148,7 @@ impl Sink for LibcameraFormat {
             (s / 60) % 60,
             s % 60,
             ns,
-            tid,
+            std::process::id(),
             r.level.name(),
             CATEGORY,
             r.file.unwrap_or("?"),

@@ -8,7 +8,8 @@
 //!   format and thread ids, its file or syslog, its `LIBCAMERA_LOG_LEVELS`;
 //! - otherwise [`LibcameraFormat`]: stderr or `LIBCAMERA_LOG_FILE`, in
 //!   libcamera's format, at the level `LIBCAMERA_LOG_LEVELS` gives
-//!   `SyncLayer` (the C API used on its own).
+//!   `SyncLayer` (the C API used on its own): the output the layer always
+//!   had, now with the camera named.
 //!
 //! An instance's hooks run with its lock held. What they log meanwhile is
 //! kept, per thread, and written once the lock is released ([`Scope`]): a
