@@ -119,6 +119,8 @@ fn run_host(dir: &Path, so: &Path, port: u16) {
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port.to_string())
         .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        // The host's script checks the reference's arithmetic frame for frame.
+        .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env_remove("LIBCAMERA_SYNC_CONFIG")
         .env_remove("CAMSYNC_DEBUG_PANIC"));
     assert!(out.contains("PASS"), "{out}");
@@ -206,6 +208,8 @@ fn run_logging(
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port(0).to_string())
         .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        // The host's script checks the reference's arithmetic frame for frame.
+        .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env_remove("LIBCAMERA_SYNC_CONFIG")
         .env_remove("CAMSYNC_DEBUG_PANIC")
         .env_remove("LIBCAMERA_LOG_FILE")

@@ -78,6 +78,8 @@ fn run_host(dir: &Path, so: &Path, port: u16) -> String {
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port.to_string())
         .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        // The host's script checks the reference's arithmetic frame for frame.
+        .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env_remove("LIBCAMERA_LOG_FILE")
         .env_remove("LIBCAMERA_LOG_LEVELS"));
     assert!(out.contains("PASS"), "{out}");
@@ -125,6 +127,8 @@ fn meson_standalone_and_inside_a_libcamera_tree() {
             ("PKG_CONFIG_PATH", pc.display().to_string()),
             ("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1".into()),
             ("LIBCAMERA_SYNC_PORT", port(0).to_string()),
+            // The host's script checks the reference's arithmetic.
+            ("LIBCAMERA_SYNC_PROFILE", "compat".into()),
         ],
     );
     // Standalone: libcamera's public headers only, the layer writes its own lines.

@@ -82,9 +82,13 @@ pub struct Args {
     /// Seed of the camera draws, 0..=18446744073709551615.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The core's profile.
-    #[arg(long, default_value = "compat", value_parser = args::profile())]
+    /// The core's profile (every camera).
+    #[arg(long, default_value = Profile::default().name(), value_parser = args::profile())]
     profile: Profile,
+    /// Run the server on this profile instead (a mixed rig: e.g. precision
+    /// clients behind a compat server).
+    #[arg(long, value_parser = args::profile())]
+    server_profile: Option<Profile>,
     /// Where to write the SVG plot of phase error over time (checked before
     /// the run; default camsync-demo.svg, none with --json).
     #[arg(long, value_name = "FILE.svg", value_parser = args::writable_file)]
@@ -219,7 +223,7 @@ const SCHEMA_VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Report {
     schema_version: u32,
-    profile: &'static str,
+    profile: String,
     /// A string: seeds exceed 2^53, which JSON readers round.
     #[serde(serialize_with = "camsync::sim::as_string")]
     seed: u64,
@@ -314,7 +318,17 @@ fn demo(args: &Args) -> Result<Report, String> {
             let lead = setup.range_i64(0, 900_000_000);
             let mode = if i == 0 { Mode::Server } else { Mode::Client };
             let name = format!("cam{i}");
-            let inst = Instance::with_config(&name, Ok(config.clone()));
+            let profile = match mode {
+                Mode::Server => args.server_profile.unwrap_or(args.profile),
+                _ => args.profile,
+            };
+            let inst = Instance::with_config(
+                &name,
+                Ok(Config {
+                    profile,
+                    ..config.clone()
+                }),
+            );
             // As the simulator's cameras: the mode's range, down to the
             // half-frame clamp (the application fixes the rate at start).
             // An enabled instance: the result is the controls added.
@@ -515,7 +529,11 @@ fn demo(args: &Args) -> Result<Report, String> {
     let report = Report {
         schema_version: SCHEMA_VERSION,
         seed: args.seed,
-        profile: args.profile.name(),
+        profile: camsync::sim::Rig {
+            server: args.server_profile.unwrap_or(args.profile),
+            client: args.profile,
+        }
+        .name(),
         group: args.group.to_string(),
         port: args.port,
         interface: ifaddr.to_string(),

@@ -13,9 +13,10 @@
 #[non_exhaustive]
 pub enum Profile {
     /// The reference implementation's arithmetic, exactly.
-    #[default]
     Compat,
-    /// Frame alignment at the line grid, on the same wire.
+    /// Frame alignment at the line grid, on the same wire (the default:
+    /// it follows and leads the reference, see the README's table).
+    #[default]
     Precision,
 }
 

@@ -27,8 +27,9 @@ use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "profile",
+    "ready_tolerance",
     "group",
     "port",
     "sync_period",
@@ -40,6 +41,10 @@ pub const KEYS: [&str; 11] = [
     "wire_format",
     "packet_timeout",
 ];
+
+/// The largest `ready_tolerance`, µs (a few frames' worth of lines; beyond
+/// it "ready" would mean nothing).
+pub const MAX_READY_TOLERANCE_US: u32 = 100_000;
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "LIBCAMERA_SYNC_CONFIG";
@@ -111,6 +116,14 @@ impl Config {
         match key {
             "profile" => {
                 self.profile = Profile::from_name(v).ok_or_else(|| bad(PROFILE_NAMES))?;
+            }
+            "ready_tolerance" => {
+                let us: u32 = v
+                    .parse()
+                    .ok()
+                    .filter(|us| *us <= MAX_READY_TOLERANCE_US)
+                    .ok_or_else(|| bad("not an integer 0-100000 (µs; 0: one line time)"))?;
+                self.layer.precision.ready_tolerance_ns = us * 1000;
             }
             "group" => {
                 let a: Ipv4Addr = v.parse().map_err(|_| bad("not an IPv4 address"))?;
@@ -344,11 +357,13 @@ mod tests {
                 ("LIBCAMERA_SYNC_WIRE_FORMAT", "rpi"),
                 ("LIBCAMERA_SYNC_PROFILE", "compat"),
                 ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "0"),
+                ("LIBCAMERA_SYNC_READY_TOLERANCE", "25"),
             ]),
         )
         .unwrap();
         assert_eq!(c.profile, Profile::Compat);
         assert_eq!(c.packet_timeout_s, 0);
+        assert_eq!(c.layer.precision.ready_tolerance_ns, 25_000);
         assert_eq!(c.net.group, Ipv4Addr::new(239, 1, 2, 3));
         assert_eq!(c.net.port, 12345);
         assert_eq!(c.layer.sync_period, 10);
@@ -376,6 +391,9 @@ mod tests {
             ("LIBCAMERA_SYNC_PROFILE", "fast"),
             ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "3601"),
             ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "-1"),
+            ("LIBCAMERA_SYNC_READY_TOLERANCE", "-1"),
+            ("LIBCAMERA_SYNC_READY_TOLERANCE", "100001"),
+            ("LIBCAMERA_SYNC_READY_TOLERANCE", "1e3"),
         ] {
             let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(k), "{e}");

@@ -449,7 +449,11 @@ impl Client {
             });
             out.diag.correction_us = Some(us as i32);
         }
+        // Locked: within the tolerance, nothing large in flight, and the
+        // server's period measured from two packets (one packet's rounded
+        // frame_duration can drift a client by 15 µs over 30 frames).
         e_now.abs() <= tol
+            && self.grid.len() >= 2
             && pending_var <= (tol / 2.0).powi(2)
             && timeline.phase_sigma() <= tol / 2.0
             && matches!(self.probing, Probing::Done)
