@@ -315,7 +315,9 @@ fn demo(args: &Args) -> Result<Report, String> {
                 (args.sensor_ppm.0 * 1000.0) as i64,
                 (args.sensor_ppm.1 * 1000.0) as i64,
             );
-            let lead = setup.range_i64(0, 900_000_000);
+            // Clients start 0.5-1 s before the server (a precision client
+            // measures its camera in its first ~25 frames).
+            let lead = setup.range_i64(500_000_000, 1_000_000_000);
             let mode = if i == 0 { Mode::Server } else { Mode::Client };
             let name = format!("cam{i}");
             let profile = match mode {

@@ -33,8 +33,9 @@ use crate::core::layer::{FrameOutput, PacketSource};
 
 /// Timeline updates before the probe starts (the period must be known) ...
 const WARM_UP: u64 = 8;
-/// ... to this (ns), or `4 × WARM_UP` updates at most.
-const WARM_PERIOD_SIGMA_NS: f64 = 200.0;
+/// ... to this (ns; the probe measures single frame intervals against it),
+/// or `4 × WARM_UP` updates at most.
+const WARM_PERIOD_SIGMA_NS: f64 = 1_000.0;
 /// Frames to wait before probing again after a probe that saw nothing.
 const PROBE_RETRY: i64 = 60;
 /// Consecutive frames within the tolerance that count as locked.
@@ -45,8 +46,9 @@ const INFLIGHT: usize = 32;
 /// sensor makes of them is uncertain (rounding, limits) and the timeline
 /// re-anchors on the next frames.
 const SMALL_LINES: f64 = 4.0;
-/// The smallest default ready tolerance, ns.
+/// The smallest and largest default ready tolerance, ns.
 const MIN_TOLERANCE_NS: f64 = 2_000.0;
+const MAX_TOLERANCE_NS: f64 = 100_000.0;
 /// Line time assumed when the probe could not measure one, ns.
 const DEFAULT_LINE_NS: f64 = 1_000.0;
 /// Latency assumed when the probe could not measure one, frames.
@@ -195,7 +197,7 @@ impl Client {
         if env.params.ready_tolerance_ns > 0 {
             f64::from(env.params.ready_tolerance_ns)
         } else {
-            self.line_ns.max(MIN_TOLERANCE_NS)
+            self.line_ns.clamp(MIN_TOLERANCE_NS, MAX_TOLERANCE_NS)
         }
     }
 
@@ -359,14 +361,15 @@ impl Client {
             Probing::Retry(at) if k >= *at => self.probing = Probing::Waiting,
             Probing::Running => {
                 self.ladder.observe(k, ts);
-                if self.ladder.complete(k) {
-                    match self.ladder.analyse() {
+                if let Some(result) = self.ladder.finish(k) {
+                    match result {
                         Ok(l) => {
                             tracing::info!(
                                 delay_frames = l.delay,
                                 line_us = l.line_ns / 1000.0,
                                 max_shorten_us = l.max_shorten_ns.map(|s| s / 1000.0),
                                 gain = l.gain,
+                                passes = l.passes,
                                 "learned how the camera adjusts its frames"
                             );
                             self.learned = Some(l);
@@ -407,6 +410,11 @@ impl Client {
                     var: 0.0,
                 });
             }
+            return false;
+        }
+        // Nothing moves before the camera was measured (a correction in
+        // flight would spoil the probe), unless the probe saw nothing.
+        if matches!(self.probing, Probing::Waiting) && self.learned.is_none() {
             return false;
         }
         if self.grid.is_empty() || self.grid.period() <= 0.0 || timeline.period() <= 0.0 {

@@ -7,7 +7,7 @@
 //! Nothing of this is in libcamera's controls, and it differs between
 //! sensors, modes and pipelines, so the client measures it once per start,
 //! before it needs it: a ladder of small request pairs, lengthen then
-//! shorten by the same amount (4, 8, … 512 µs), one per frame. Each pair
+//! shorten by the same amount (509, 307, … 4 µs), one per frame. Each pair
 //! leaves the phase where it was; each request shows up, some frames later,
 //! as one frame interval that much longer or shorter. Then:
 //!
@@ -19,12 +19,19 @@
 //! - **shortening limit**: a shortening response well below the request
 //!   (the mode's minimum frame length).
 //!
-//! It takes 16 requests plus the latency: about 30 frames, usually long
-//! before the first packet from a server. The ladder is bounded by the
-//! camera's `SyncAdjustment` limits and an eighth of a frame.
+//! A pass takes 20 requests plus the latency: about 25 frames, usually long
+//! before the first packet from a server. Where the timestamps are noisy
+//! (start-of-frame jitter) the responses do not yet pin the line time down,
+//! and the ladder runs again (up to 6 passes), averaging. The ladder is
+//! bounded by the camera's `SyncAdjustment` limits and an eighth of a frame.
 
-/// The ladder's rungs, µs.
-const RUNGS_US: [i32; 8] = [4, 8, 16, 32, 64, 128, 256, 512];
+/// The ladder's rungs, µs, largest first: the first pair's response is
+/// unmistakable, so the latency is known early and the probe can end as
+/// soon as the last request has landed.
+/// Roughly ×1.7 apart and no two with a common factor, so that no line
+/// time rounds every rung to whole lines (powers of two would let a 32 µs
+/// line explain a 28 µs one's responses almost as well).
+const RUNGS_US: [i32; 10] = [509, 307, 181, 113, 67, 41, 23, 13, 7, 4];
 /// Requests in one pass of the ladder (a lengthening and a shortening per
 /// rung).
 pub const PASS: usize = 2 * RUNGS_US.len();
@@ -36,9 +43,9 @@ const REQUESTS: usize = PASS * MAX_PASSES;
 pub const MAX_DELAY: i64 = 12;
 /// Frames observed from the first request's frame on.
 const WINDOW: usize = REQUESTS + MAX_DELAY as usize + 8;
-/// Response noise one pass tolerates (standard deviation of a measured
-/// frame interval), ns.
-const PASS_NOISE_NS: f64 = 4_000.0;
+/// A response is clear when its standard error is below this share of a
+/// line: then the rounding to whole lines cannot be mistaken.
+const CLEAR_SHARE_OF_LINE: f64 = 1.0 / 8.0;
 
 /// What the probe learned.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,6 +61,10 @@ pub struct Learned {
     pub shortened_ns: f64,
     /// Lengthening applied / requested over the ladder.
     pub gain: f64,
+    /// RMS of the responses around whole lines of `line_ns`, ns.
+    pub residual_ns: f64,
+    /// Passes of the ladder it took.
+    pub passes: usize,
 }
 
 /// Why the probe learned nothing.
@@ -63,6 +74,9 @@ pub enum ProbeError {
     NoResponse,
     /// Frames went missing in the window.
     Gaps,
+    /// The responses fit no sensor: a line longer than a twentieth of the
+    /// frame, or far more or less applied than asked.
+    Implausible,
 }
 
 /// The probe of one start.
@@ -71,7 +85,7 @@ pub struct Probe {
     /// Requests handed out: (frame completed before, µs).
     requests: [(i64, i32); REQUESTS],
     issued: usize,
-    /// Requests this probe issues: whole passes.
+    /// Requests this probe issues so far: whole passes.
     planned: usize,
     /// Timestamps by frame index from `first`.
     ts: [Option<i64>; WINDOW],
@@ -92,21 +106,13 @@ impl Probe {
         Probe {
             requests: [(0, 0); REQUESTS],
             issued: 0,
-            planned: PASS * Self::passes(noise),
+            planned: PASS,
             ts: [None; WINDOW],
             first: i64::MAX,
             period,
             noise,
             limits_us: (limits_us.0.max(0), limits_us.1.max(0)),
         }
-    }
-
-    /// Passes of the ladder for timestamps with noise `noise` ns (standard
-    /// deviation): a frame interval has √2 of it, and `n` passes average it
-    /// down by √n.
-    fn passes(noise: f64) -> usize {
-        let interval = noise * std::f64::consts::SQRT_2;
-        ((interval / PASS_NOISE_NS).powi(2).ceil() as usize).clamp(1, MAX_PASSES)
     }
 
     /// The next request to hand out after frame `last` completed, if the
@@ -145,13 +151,50 @@ impl Probe {
         }
     }
 
-    /// Every frame the analysis needs has been seen (or can no longer be).
-    pub fn complete(&self, last: i64) -> bool {
-        self.issued == self.planned
-            && last
-                >= self.requests[self.planned - 1]
-                    .0
-                    .saturating_add(MAX_DELAY + 1)
+    /// Once the last request of the pass has landed (by the latency the
+    /// first pair showed, or the longest searched): what was learned, or
+    /// `None` while the probe goes on (another pass, if the responses are
+    /// not clear yet).
+    pub fn finish(&mut self, last: i64) -> Option<Result<Learned, ProbeError>> {
+        if self.issued < self.planned {
+            return None;
+        }
+        let wait = self.first_pair_delay().unwrap_or(MAX_DELAY);
+        if last < self.requests[self.planned - 1].0.saturating_add(wait + 1) {
+            return None;
+        }
+        let passes = self.planned / PASS;
+        let result = self.analyse();
+        let clear = match &result {
+            Ok(l) => l.residual_ns / (passes as f64).sqrt() <= l.line_ns * CLEAR_SHARE_OF_LINE,
+            // Nothing moved, and the timestamps would have shown it.
+            Err(ProbeError::NoResponse) => self.noise * std::f64::consts::SQRT_2 < 4_000.0,
+            Err(_) => false,
+        };
+        if clear || self.planned >= REQUESTS {
+            return Some(result);
+        }
+        self.planned += PASS;
+        None
+    }
+
+    /// The latency of the first pair (the largest rung, lengthen then
+    /// shorten), if its response stands out of the noise.
+    fn first_pair_delay(&self) -> Option<i64> {
+        let [(k1, a1), (k2, a2)] = [*self.requests.first()?, *self.requests.get(1)?];
+        if self.issued < 2 || a1 >= 0 || a2 <= 0 {
+            return None;
+        }
+        let x = f64::from(a1.unsigned_abs().min(a2.unsigned_abs())) * 1000.0;
+        let threshold = (x / 2.0).max(8.0 * self.noise * std::f64::consts::SQRT_2);
+        if threshold >= x {
+            return None;
+        }
+        (1..=MAX_DELAY).find(|&d| {
+            let long = self.deviation(k1.saturating_add(d));
+            let short = self.deviation(k2.saturating_add(d));
+            matches!((long, short), (Some(l), Some(s)) if l > threshold && s < -threshold)
+        })
     }
 
     /// The deviation of interval `j → j+1` from the period, ns.
@@ -194,6 +237,28 @@ impl Probe {
         if corr <= 0.0 || corr < 6.0 * noise * power.sqrt() {
             return Err(ProbeError::NoResponse);
         }
+        // The intervals no request landed on measure what the period
+        // estimate is off by: take it out of every response.
+        let hit = |j: i64| {
+            self.issued()
+                .iter()
+                .any(|&(k, _)| k.saturating_add(delay) == j)
+        };
+        let (mut quiet_n, mut quiet_sum) = (0.0, 0.0);
+        for i in 0..WINDOW as i64 {
+            let j = self.first.saturating_add(i);
+            if !hit(j)
+                && let Some(dev) = self.deviation(j)
+            {
+                quiet_n += 1.0;
+                quiet_sum += dev;
+            }
+        }
+        let offset = if quiet_n > 0.0 {
+            quiet_sum / quiet_n
+        } else {
+            0.0
+        };
         // Applied amounts (ns, positive = shortened).
         let mut lengthen: [(f64, f64); REQUESTS] = [(0.0, 0.0); REQUESTS];
         let mut nl = 0;
@@ -203,6 +268,7 @@ impl Probe {
             let Some(dev) = self.deviation(k.saturating_add(delay)) else {
                 continue;
             };
+            let dev = dev - offset;
             let want = f64::from(a) * 1000.0;
             if a < 0 {
                 lengthen[nl] = (-want, dev);
@@ -216,9 +282,12 @@ impl Probe {
         let line_ns = fit_line(lengthen).ok_or(ProbeError::NoResponse)?;
         let gain =
             lengthen.iter().map(|l| l.1).sum::<f64>() / lengthen.iter().map(|l| l.0).sum::<f64>();
+        if line_ns > self.period / 20.0 || !(0.5..=2.0).contains(&gain) {
+            return Err(ProbeError::Implausible);
+        }
         // A shortening limit shows on the largest rung: what it really
         // shortened (averaged over the passes) far below what it should.
-        let top = f64::from(*RUNGS_US.last().unwrap_or(&0)) * 1000.0;
+        let top = f64::from(RUNGS_US.iter().copied().max().unwrap_or(0)) * 1000.0;
         let (n_top, sum_top) = shorten[..ns]
             .iter()
             .filter(|s| s.0 >= top)
@@ -231,12 +300,20 @@ impl Probe {
             })
             .map(|got| got.max(0.0));
         let shortened_ns = shorten[..ns].iter().map(|s| s.1).fold(0.0, f64::max);
+        let residual_ns = (lengthen
+            .iter()
+            .map(|&(w, g)| (g - lines(w, line_ns) * line_ns).powi(2))
+            .sum::<f64>()
+            / lengthen.len().max(1) as f64)
+            .sqrt();
         Ok(Learned {
             delay,
             line_ns,
             max_shorten_ns,
             shortened_ns,
             gain,
+            residual_ns,
+            passes: self.planned / PASS,
         })
     }
 }
@@ -305,8 +382,8 @@ mod tests {
                     0
                 };
             p.observe(k, ts / 1000 * 1000);
-            if p.complete(k) {
-                return p.analyse();
+            if let Some(r) = p.finish(k) {
+                return r;
             }
             if k >= 10
                 && let Some(a) = p.next_request(k)
