@@ -35,8 +35,11 @@ fn port(offset: u16) -> u16 {
     45000 + (std::process::id() % 4000) as u16 * 5 + 3 + offset
 }
 
+/// The instances' configuration: the compat profile, whose arithmetic the
+/// scripted cameras and the core twins below check frame for frame.
 fn config(port: u16) -> Config {
     Config {
+        profile: Profile::Compat,
         layer: LayerParams {
             sync_period: 5,
             ready_frame: 20,
