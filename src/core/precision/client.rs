@@ -63,10 +63,12 @@ pub(super) struct Env<'a> {
     pub nominal: f64,
 }
 
-/// A request handed out and not yet seen in the timestamps.
+/// The requests landing on one frame, not yet seen in the timestamps. The
+/// slots are indexed by that frame modulo [`INFLIGHT`] (requests land within
+/// a few frames of the newest one, far fewer than `INFLIGHT`).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Inflight {
-    /// The frame it changes the length of.
+    /// The frame whose length they change.
     lands: i64,
     /// Expected shortening, ns (negative: lengthening).
     shorten: f64,
@@ -171,24 +173,33 @@ impl Client {
         if p.us != 0 && p.shorten != 0.0 {
             // The probe's requests are not planned through the timeline.
             let lands = last.saturating_add(self.delay);
-            if let Some(slot) = self.inflight.iter_mut().find(|s| s.shorten == 0.0) {
+            let slot = &mut self.inflight[Self::slot(lands)];
+            if slot.lands != lands {
                 *slot = Inflight {
                     lands,
-                    shorten: p.shorten,
-                    var: p.var,
-                    lines: p.lines,
+                    ..Inflight::default()
                 };
             }
+            slot.shorten += p.shorten;
+            slot.var += p.var;
+            slot.lines += p.lines;
         }
         p.us
     }
 
+    fn slot(frame: i64) -> usize {
+        frame.rem_euclid(INFLIGHT as i64) as usize
+    }
+
+    /// The requests landing on frame `i`, if any.
+    fn landed(&self, i: i64) -> Option<&Inflight> {
+        let s = &self.inflight[Self::slot(i)];
+        (s.lands == i && s.shorten != 0.0).then_some(s)
+    }
+
     /// Expected shortening of frame `i` and its variance.
     fn landing(&self, i: i64) -> (f64, f64) {
-        self.inflight
-            .iter()
-            .filter(|s| s.shorten != 0.0 && s.lands == i)
-            .fold((0.0, 0.0), |(a, v), s| (a + s.shorten, v + s.var))
+        self.landed(i).map_or((0.0, 0.0), |s| (s.shorten, s.var))
     }
 
     /// How close counts as aligned: the configured tolerance, or one line
@@ -226,13 +237,6 @@ impl Client {
         };
         let k = obs.index;
         self.learn_line(k, obs.innovation, obs.broke);
-        for s in self
-            .inflight
-            .iter_mut()
-            .filter(|s| s.lands < k.saturating_sub(1))
-        {
-            s.shorten = 0.0;
-        }
 
         // 2. The server's grid, on our MONOTONIC clock.
         if let Some(step) = step {
@@ -321,10 +325,8 @@ impl Client {
             return;
         }
         let (lines, expected) = self
-            .inflight
-            .iter()
-            .filter(|s| s.shorten != 0.0 && s.lands == k.saturating_sub(1))
-            .fold((0.0, 0.0), |(n, x), s| (n + s.lines, x + s.shorten));
+            .landed(k.saturating_sub(1))
+            .map_or((0.0, 0.0), |s| (s.lines, s.shorten));
         if lines == 0.0 || lines.abs() > SMALL_LINES {
             return;
         }
