@@ -449,7 +449,7 @@ fn demo(args: &Args) -> Result<Report, String> {
                 let s0 = sys::boot_ns() + startup;
                 c.sensor = Some(Sensor::new(c.params, s0));
                 for _ in 0..4 {
-                    queue(c)?;
+                    queue(c, t)?;
                 }
                 push(&mut heap, s0, Ev::Frame(i));
             }
@@ -509,7 +509,7 @@ fn demo(args: &Args) -> Result<Report, String> {
                     }
                     sent.push_back(p);
                 }
-                queue(c)?;
+                queue(c, t)?;
             }
         }
     }
@@ -585,8 +585,11 @@ fn foreign_server(watcher: &mut Receiver, ours: &VecDeque<SyncPacket>) -> Option
     foreign
 }
 
-/// Queue one request (fresh controls); a client's SyncAdjustment goes to its sensor.
-fn queue(c: &mut Cam) -> Result<(), String> {
+/// Queue one request (fresh controls) at the event's time `t`; a client's
+/// SyncAdjustment goes to its sensor. The event's time, not the clock's: a
+/// loop running late under load must not make a request land a frame later
+/// (libcamera applies controls per request, not by when they were queued).
+fn queue(c: &mut Cam, t: i64) -> Result<(), String> {
     let out = c
         .inst
         .queue_request(&Controls::default())
@@ -596,7 +599,7 @@ fn queue(c: &mut Cam) -> Result<(), String> {
             c.adjustments += 1;
         }
         if let Some(s) = c.sensor.as_mut() {
-            s.request_adjustment(sys::boot_ns(), a);
+            s.request_adjustment(t, a);
         }
     }
     check_socket(c)
