@@ -499,11 +499,14 @@ impl Engine<'_> {
         rec.packets = out.diag.packets;
         rec.estimated_error_ns = out.diag.phase_error_ns;
         let frame = rec.frame;
-        while let Some(d) = self.cams[cam]
-            .inst
-            .with_transport(MemoryTransport::take_sent)
-        {
-            self.send(cam, d, after);
+        // The instance sends the core's packet, if there is one.
+        if out.tx.is_some() {
+            while let Some(d) = self.cams[cam]
+                .inst
+                .with_transport(MemoryTransport::take_sent)
+            {
+                self.send(cam, d, after);
+            }
         }
         self.queue_request(cam, after + 10_000);
         if self.sc.cameras[cam].restart_after_frame == Some(frame) && run == 0 {

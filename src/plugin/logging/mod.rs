@@ -24,7 +24,7 @@ mod libcamera_format;
 
 pub use libcamera_format::{CATEGORY, LibcameraFormat, level_from_spec};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 
@@ -133,22 +133,19 @@ impl Held {
     }
 }
 
-/// What this thread is doing: for which camera, inside how many scopes, and
-/// the records held meanwhile.
-#[derive(Default)]
-struct ThreadContext {
-    camera: Option<Arc<str>>,
-    depth: u32,
-    held: Vec<Held>,
-}
-
 thread_local! {
-    static CONTEXT: RefCell<ThreadContext> = RefCell::default();
+    /// The camera this thread's hook concerns, if inside a [`Scope`].
+    static CAMERA: Cell<Option<Arc<str>>> = const { Cell::new(None) };
+    /// How many scopes this thread is inside.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The records held until the outermost scope ends.
+    static HELD: RefCell<Vec<Held>> = const { RefCell::new(Vec::new()) };
 }
 
 /// While alive, records logged on this thread name `camera` and are held;
 /// when the outermost scope ends they are written. An instance opens one
 /// around each hook, before taking its lock (so it ends after releasing it).
+/// Cheap: a few thread-local cells, nothing allocated.
 #[must_use]
 pub struct Scope {
     outer: Option<Arc<str>>,
@@ -156,12 +153,9 @@ pub struct Scope {
 
 impl Scope {
     pub fn enter(camera: &Arc<str>) -> Scope {
-        let outer = CONTEXT
-            .try_with(|c| {
-                let mut c = c.borrow_mut();
-                c.depth += 1;
-                c.camera.replace(Arc::clone(camera))
-            })
+        let _ = DEPTH.try_with(|d| d.set(d.get() + 1));
+        let outer = CAMERA
+            .try_with(|c| c.replace(Some(Arc::clone(camera))))
             .ok()
             .flatten();
         Scope { outer }
@@ -171,31 +165,34 @@ impl Scope {
 impl Drop for Scope {
     fn drop(&mut self) {
         // Never panics (it may run while a panic unwinds).
-        let held = CONTEXT
-            .try_with(|c| {
-                let Ok(mut c) = c.try_borrow_mut() else {
-                    return Vec::new();
-                };
-                c.camera = self.outer.take();
-                c.depth = c.depth.saturating_sub(1);
-                if c.depth == 0 {
-                    std::mem::take(&mut c.held)
-                } else {
-                    Vec::new()
-                }
+        let _ = CAMERA.try_with(|c| c.set(self.outer.take()));
+        let depth = DEPTH
+            .try_with(|d| {
+                d.set(d.get().saturating_sub(1));
+                d.get()
             })
-            .unwrap_or_default();
+            .unwrap_or(0);
+        if depth > 0 {
+            return;
+        }
+        let held = HELD
+            .try_with(|h| {
+                let mut h = h.try_borrow_mut().ok()?;
+                (!h.is_empty()).then(|| std::mem::take(&mut *h))
+            })
+            .ok()
+            .flatten();
+        let Some(mut held) = held else { return };
         for r in &held {
             r.write();
         }
         // Give the buffer back, so steady state does not allocate.
-        let mut held = held;
         held.clear();
-        let _ = CONTEXT.try_with(|c| {
-            if let Ok(mut c) = c.try_borrow_mut()
-                && c.held.capacity() == 0
+        let _ = HELD.try_with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut()
+                && h.capacity() == 0
             {
-                c.held = held;
+                *h = held;
             }
         });
     }
@@ -247,22 +244,23 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for Router {
             message: String::new(),
             monotonic_ns: monotonic_ns(),
         };
-        let _ = CONTEXT.try_with(|c| {
-            let Ok(mut c) = c.try_borrow_mut() else {
-                return;
-            };
-            if let Some(camera) = &c.camera {
-                held.message.push_str(camera);
-                held.message.push_str(": ");
-            }
-            event.record(&mut Fields(&mut held.message));
-            if c.depth > 0 {
-                c.held.push(held);
-                return;
-            }
-            drop(c);
-            held.write();
-        });
+        // The camera of this thread's scope, put back once read.
+        let camera = CAMERA.try_with(Cell::take).ok().flatten();
+        if let Some(camera) = &camera {
+            held.message.push_str(camera);
+            held.message.push_str(": ");
+        }
+        let _ = CAMERA.try_with(|c| c.set(camera));
+        event.record(&mut Fields(&mut held.message));
+        if DEPTH.try_with(Cell::get).unwrap_or(0) > 0 {
+            let _ = HELD.try_with(|h| {
+                if let Ok(mut h) = h.try_borrow_mut() {
+                    h.push(held);
+                }
+            });
+            return;
+        }
+        held.write();
     }
 }
 
