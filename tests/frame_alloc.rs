@@ -8,7 +8,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use camsync::core::{CameraControls, ClockSample, ClockSource, Completion, Controls, LayerParams};
+use camsync::core::{
+    CameraControls, ClockSample, ClockSource, Completion, Controls, LayerParams, Profile,
+};
 use camsync::net::{NetConfig, UdpTransport};
 use camsync::plugin::{Clock, Config, Instance};
 
@@ -71,7 +73,12 @@ fn steady_state_frames_do_not_allocate() {
     camsync::plugin::logging::install();
     // A port of this test process's own (see tests/common).
     let port = 45000 + (std::process::id() % 4000) as u16 * 5;
+    // compat: these scripted timestamps ignore SyncAdjustment, which the
+    // precision profile rightly warns about every 60 frames (a log line, not
+    // the frame path); `cargo bench --bench frame` counts precision's frames
+    // with a camera that responds.
     let cfg = Config {
+        profile: Profile::Compat,
         layer: LayerParams {
             sync_period: 5,
             ready_frame: 20,
