@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The layer as libcamera runs it: one [`Instance`] per camera (the core
 //! layer, its transport, its clocks and its configuration behind a lock),
-//! its [`config`]uration, [`logging`] in libcamera's format, and the
-//! [`panic`](mod@panic) boundary the C API uses.
+//! its [`config`]uration, [`logging`] (to the host's logger once it gives
+//! one, libcamera's format on stderr until then; every line naming its
+//! camera, none written under a lock), and the [`panic`](mod@panic)
+//! boundary the C API uses.
 //!
 //! - [`instance`]: the instance, generic over its transport and clocks;
 //! - [`clock`]: the clocks it reads (system, or set by a simulator);
