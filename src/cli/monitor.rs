@@ -124,11 +124,19 @@ pub struct ServerSummary {
     pub ready_at_s: f64,
 }
 
+/// The most servers tracked one by one; packets from further senders are
+/// counted together (a flood from many source ports must not grow the
+/// monitor's memory, or its output, without bound).
+pub const MAX_SERVERS: usize = 64;
+
 /// Every server and every invalid datagram seen. Pure: arrival times are inputs.
 #[derive(Debug, Default)]
 pub struct Tracker {
     pub servers: BTreeMap<SocketAddrV4, Server>,
     pub invalid: BTreeMap<&'static str, u64>,
+    /// Valid packets from senders beyond the first [`MAX_SERVERS`], and
+    /// from how many of them (the first time each was heard).
+    pub untracked_packets: u64,
     warned_multi: bool,
     /// Each wire format heard, and the first server heard sending it.
     formats: BTreeMap<&'static str, SocketAddrV4>,
@@ -139,8 +147,13 @@ pub struct Tracker {
 pub enum Event {
     NewServer,
     Packet,
-    /// A second (or further) server appeared on the group.
+    /// A second server appeared on the group: both.
     SharedGroup(Vec<SocketAddrV4>),
+    /// One more server (the third or later): it, and how many there are now.
+    AnotherServer(SocketAddrV4, usize),
+    /// A valid packet from a sender beyond [`MAX_SERVERS`] (not tracked;
+    /// said once).
+    TooManyServers,
     /// Both wire formats are now heard on the group: (format, first sender).
     MixedFormats(Vec<(&'static str, SocketAddrV4)>),
     Invalid(&'static str),
@@ -167,6 +180,7 @@ impl Tracker {
         if new_format {
             self.formats.insert(format.name(), from);
         }
+        let full = self.servers.len() >= MAX_SERVERS;
         match self.servers.get_mut(&from) {
             Some(s) => {
                 s.intervals_ms.add((t_s - s.last_seen_s) * 1000.0);
@@ -181,6 +195,12 @@ impl Tracker {
                 s.format = format;
                 s.last_seen_s = t_s;
                 events.push(Event::Packet);
+            }
+            None if full => {
+                self.untracked_packets += 1;
+                if self.untracked_packets == 1 {
+                    events.push(Event::TooManyServers);
+                }
             }
             None => {
                 self.servers.insert(
@@ -197,9 +217,15 @@ impl Tracker {
                     },
                 );
                 events.push(Event::NewServer);
-                if self.servers.len() > 1 {
-                    self.warned_multi = true;
-                    events.push(Event::SharedGroup(self.servers.keys().copied().collect()));
+                // Each new server is said alone: the output stays linear in
+                // the number of servers.
+                match self.servers.len() {
+                    1 => {}
+                    2 => {
+                        self.warned_multi = true;
+                        events.push(Event::SharedGroup(self.servers.keys().copied().collect()));
+                    }
+                    n => events.push(Event::AnotherServer(from, n)),
                 }
             }
         }
@@ -373,6 +399,7 @@ fn monitor(args: &Args) -> Result<(), String> {
             "servers": summary,
             "invalid": tracker.invalid,
             "shared_group": tracker.shared_group(),
+            "untracked_packets": tracker.untracked_packets,
             "mixed_formats": tracker.mixed_formats(),
         }));
     } else {
@@ -395,6 +422,12 @@ fn monitor(args: &Args) -> Result<(), String> {
         }
         if tracker.shared_group() {
             println!("WARNING: more than one server on this group");
+        }
+        if tracker.untracked_packets > 0 {
+            println!(
+                "WARNING: {} packets from senders beyond the first {MAX_SERVERS} (not listed)",
+                tracker.untracked_packets
+            );
         }
         if tracker.mixed_formats() {
             println!("WARNING: {MIXED_FORMATS}");
@@ -446,6 +479,19 @@ fn report_event(
                 "warning": "more than one server on the group",
                 "servers": all.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             }),
+            (Event::AnotherServer(addr, n), _) => json!({
+                "type": "warning",
+                "t_s": round3(t),
+                "warning": "another server on the group",
+                "server": addr.to_string(),
+                "servers_now": n,
+            }),
+            (Event::TooManyServers, _) => json!({
+                "type": "warning",
+                "t_s": round3(t),
+                "warning": format!("more than {MAX_SERVERS} senders on the group: \
+                    the further ones are counted, not listed"),
+            }),
             (Event::MixedFormats(seen), _) => json!({
                 "type": "warning",
                 "t_s": round3(t),
@@ -486,6 +532,15 @@ fn report_event(
                 all.join(", ")
             );
         }
+        Event::AnotherServer(addr, n) => println!(
+            "[{t:7.2} s] WARNING: another server on {}:{}: {addr} ({n} now)",
+            args.group, args.port
+        ),
+        Event::TooManyServers => println!(
+            "[{t:7.2} s] WARNING: more than {MAX_SERVERS} senders on {}:{}: the further ones are \
+             counted, not listed (a flood?)",
+            args.group, args.port
+        ),
         Event::MixedFormats(seen) => {
             let seen: Vec<String> = seen.iter().map(|(f, a)| format!("{f} from {a}")).collect();
             println!("[{t:7.2} s] WARNING: {MIXED_FORMATS} ({})", seen.join(", "));
@@ -564,6 +619,31 @@ mod tests {
             t.datagram(2.6, Ok((P, WireFormat::Rpi)), Some(b)),
             [Event::Packet]
         );
+    }
+
+    #[test]
+    fn output_is_linear_in_the_number_of_sources_and_bounded() {
+        let mut t = Tracker::default();
+        let mut listed = 0;
+        let mut events = 0;
+        for port in 0..10_000u16 {
+            let from = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 20_000 + port);
+            for e in t.datagram(f64::from(port), Ok((P, WireFormat::Layer)), Some(from)) {
+                events += 1;
+                listed += match e {
+                    Event::SharedGroup(all) => all.len(),
+                    Event::AnotherServer(..) => 1,
+                    _ => 0,
+                };
+            }
+        }
+        // Each source is named at most twice (as new, and in a warning):
+        // was n²/2 addresses (every new server listed every other).
+        assert!(listed <= 2 * MAX_SERVERS, "{listed}");
+        assert!(events <= 2 * MAX_SERVERS + 1, "{events}");
+        assert_eq!(t.servers.len(), MAX_SERVERS);
+        assert_eq!(t.untracked_packets, 10_000 - MAX_SERVERS as u64);
+        assert_eq!(t.summary().len(), MAX_SERVERS);
     }
 
     #[test]
