@@ -77,7 +77,7 @@ fn run_host(dir: &Path, so: &Path, port: u16) -> String {
         .arg(so)
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port.to_string())
-        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "8")
         // The host's script checks the reference's arithmetic frame for frame.
         .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env_remove("LIBCAMERA_LOG_FILE")

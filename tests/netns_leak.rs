@@ -88,7 +88,7 @@ fn sync_traffic_pinned_to_loopback_never_reaches_the_default_route() {
         .env("WORK", &work)
         .env("PORT", common::port(4).to_string())
         .env("LIBCAMERA_SYNC_PORT", common::port(4).to_string())
-        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "8")
         // The C program's scripted cameras check the reference's arithmetic.
         .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env("LIBCAMERA_LOG_LEVELS", "*:ERROR")

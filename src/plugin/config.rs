@@ -22,7 +22,8 @@
 
 use std::net::Ipv4Addr;
 
-use crate::core::controls::MAX_INTERFACE_LEN;
+use super::files::{clip, read_small};
+use crate::core::controls::{MAX_SYNC_FRAMES, check_interface};
 use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
@@ -42,9 +43,26 @@ pub const KEYS: [&str; 12] = [
     "packet_timeout",
 ];
 
+/// The smallest `sync_period`, frames. A `SyncAdjustment` reaches the sensor
+/// several frames after the packet it answers (the request queue, then the
+/// sensor's own delay: up to 6 frames on the cameras measured), and a client
+/// of the reference corrects on every packet: with packets closer together
+/// than that it corrects the same error again before the first correction
+/// shows, over-corrects and never locks, while it reports ready. 8 leaves the
+/// correction time to land (the precision server sends every 8 frames while
+/// its clients acquire, for the same reason).
+pub const MIN_SYNC_PERIOD: u32 = 8;
+/// The largest `sync_period`, frames (a packet every 5.5 minutes at 30 fps).
+pub const MAX_SYNC_PERIOD: u32 = 10_000;
+
 /// The largest `ready_tolerance`, µs (a few frames' worth of lines; beyond
 /// it "ready" would mean nothing).
 pub const MAX_READY_TOLERANCE_US: u32 = 100_000;
+
+/// The largest configuration file read, bytes (a real one is a few hundred).
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+/// How much of a value, key or line an error message quotes, characters.
+const QUOTE: usize = 80;
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "LIBCAMERA_SYNC_CONFIG";
@@ -108,8 +126,8 @@ impl Config {
     pub fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<(), ConfigError> {
         let bad = |reason: &'static str| ConfigError::BadValue {
             origin: origin.to_string(),
-            key: key.to_string(),
-            value: value.to_string(),
+            key: clip(key, QUOTE),
+            value: clip(value, QUOTE),
             reason,
         };
         let v = value.trim();
@@ -140,10 +158,24 @@ impl Config {
                 self.net.port = p;
             }
             "sync_period" => {
-                self.layer.sync_period = positive(v).ok_or_else(|| bad("not a positive integer"))?
+                self.layer.sync_period = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (MIN_SYNC_PERIOD..=MAX_SYNC_PERIOD).contains(n))
+                    .ok_or_else(|| {
+                        bad(
+                            "not an integer 8-10000 (frames; a client needs the frames between \
+                             packets for its correction to reach the sensor, which takes up to \
+                             6 frames)",
+                        )
+                    })?
             }
             "ready_frame" => {
-                self.layer.ready_frame = positive(v).ok_or_else(|| bad("not a positive integer"))?
+                self.layer.ready_frame = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_SYNC_FRAMES).contains(n))
+                    .ok_or_else(|| bad("not an integer 1-1000000 (frames)"))?
             }
             "min_adjustment" => {
                 self.layer.min_adjustment_us = v
@@ -151,12 +183,7 @@ impl Config {
                     .map_err(|_| bad("not a non-negative integer (µs)"))?
             }
             "interface" => {
-                if v.is_empty() || v.len() > MAX_INTERFACE_LEN {
-                    return Err(bad("empty or longer than 40 bytes"));
-                }
-                if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(bad("contains whitespace"));
-                }
+                check_interface(v).map_err(bad)?;
                 self.net.interface = Some(v.to_string());
             }
             "ttl" => {
@@ -183,7 +210,7 @@ impl Config {
             _ => {
                 return Err(ConfigError::UnknownKey {
                     origin: origin.to_string(),
-                    key: key.to_string(),
+                    key: clip(key, QUOTE),
                 });
             }
         }
@@ -213,7 +240,7 @@ impl Config {
                 let Some(name) = rest.strip_suffix(']') else {
                     return Err(ConfigError::Syntax {
                         origin,
-                        line: line.into(),
+                        line: clip(line, QUOTE),
                     });
                 };
                 section = Some(name.trim() == camera_id);
@@ -222,7 +249,7 @@ impl Config {
             let Some((k, v)) = line.split_once('=') else {
                 return Err(ConfigError::Syntax {
                     origin,
-                    line: line.into(),
+                    line: clip(line, QUOTE),
                 });
             };
             let (k, v) = (k.trim(), v.trim());
@@ -266,9 +293,16 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut c = Config::default();
         if let Some(path) = get(CONFIG_ENV).filter(|p| !p.trim().is_empty()) {
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
-                path: path.clone(),
-                reason: e.to_string(),
+            let file = |reason: String| ConfigError::File {
+                path: clip(&path, QUOTE),
+                reason,
+            };
+            let f = read_small(&path, MAX_CONFIG_BYTES).map_err(file)?;
+            let text = String::from_utf8(f).map_err(|e| {
+                file(format!(
+                    "it is not UTF-8 text (byte {})",
+                    e.utf8_error().valid_up_to()
+                ))
             })?;
             c.apply_file(&text, &path, camera_id)?;
         }
@@ -280,10 +314,6 @@ impl Config {
 /// The profiles a `profile` value may name (keep in step with `Profile::ALL`;
 /// a test checks).
 const PROFILE_NAMES: &str = "expected one of: compat, precision";
-
-fn positive(v: &str) -> Option<u32> {
-    v.parse::<u32>().ok().filter(|&n| n > 0)
-}
 
 fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
@@ -382,6 +412,9 @@ mod tests {
             ("LIBCAMERA_SYNC_PORT", "0"),
             ("LIBCAMERA_SYNC_PORT", "70000"),
             ("LIBCAMERA_SYNC_SYNC_PERIOD", "0"),
+            ("LIBCAMERA_SYNC_SYNC_PERIOD", "7"),
+            ("LIBCAMERA_SYNC_SYNC_PERIOD", "10001"),
+            ("LIBCAMERA_SYNC_READY_FRAME", "1000001"),
             ("LIBCAMERA_SYNC_READY_FRAME", "-1"),
             ("LIBCAMERA_SYNC_MIN_ADJUSTMENT", "x"),
             ("LIBCAMERA_SYNC_TTL", "256"),
@@ -428,6 +461,68 @@ mod tests {
         assert_eq!(c.net.port, 11500);
         assert_eq!(c.net.interface.as_deref(), Some("lo"));
         std::fs::remove_file(&dir).unwrap();
+    }
+
+    /// `Config::load` with `LIBCAMERA_SYNC_CONFIG=path`, in a thread: its
+    /// error, or a panic if it has not returned within 10 s.
+    fn load_within_10s(path: &std::path::Path) -> ConfigError {
+        let p = path.to_string_lossy().into_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(Config::load("cam", &env(&[(CONFIG_ENV, &p)])));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{}: still reading after 10 s", path.display()))
+            .expect_err("not a configuration")
+    }
+
+    #[test]
+    fn a_config_path_that_is_no_small_regular_file_is_refused_at_once() {
+        let dir = std::env::temp_dir().join(format!("camsync-cfg-kinds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A FIFO without a writer: open() waited for one forever.
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A huge (sparse) file: was read whole, and a bad line echoed whole.
+        let huge = dir.join("huge.conf");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(2 << 30)
+            .unwrap();
+        for (path, why) in [
+            (fifo.as_path(), "a FIFO"),
+            (dir.as_path(), "a directory"),
+            // Was read until memory ran out.
+            (std::path::Path::new("/dev/zero"), "a character device"),
+            (huge.as_path(), "2147483648 bytes long"),
+        ] {
+            let e = load_within_10s(path).to_string();
+            assert!(
+                e.contains(&*path.to_string_lossy()) && e.contains(why),
+                "{}: {e}",
+                path.display()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_quote_at_most_a_line_s_beginning() {
+        let long = "x".repeat(60_000);
+        for text in [
+            long.clone(),
+            format!("{long} = 1"),
+            format!("port = {long}"),
+        ] {
+            let e = Config::default()
+                .apply_file(&text, "f.conf", "cam")
+                .unwrap_err()
+                .to_string();
+            assert!(e.len() < 400, "{} bytes: {}", e.len(), &e[..200]);
+            assert!(e.contains("f.conf:1") && e.contains("bytes)"), "{e}");
+        }
     }
 
     #[test]

@@ -132,8 +132,9 @@ pub mod limits {
     pub const STARTUP_MS: RangeInclusive<u64> = 0..=10_000;
     /// A wall-clock step, µs.
     pub const WALL_STEP_US: RangeInclusive<i64> = -1_000_000..=1_000_000;
-    /// Frames between server packets.
-    pub const SYNC_PERIOD: RangeInclusive<u32> = 1..=10_000;
+    /// Frames between server packets: the `sync_period` key's range.
+    pub const SYNC_PERIOD: RangeInclusive<u32> =
+        crate::plugin::config::MIN_SYNC_PERIOD..=crate::plugin::config::MAX_SYNC_PERIOD;
     /// Frames until ready.
     pub const READY_FRAME: RangeInclusive<u32> = 1..=1_000_000;
     /// Client dead band, µs.

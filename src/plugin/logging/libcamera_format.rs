@@ -86,6 +86,23 @@ enum Output {
     File(Mutex<std::fs::File>),
 }
 
+/// Open the log file to append, never blocking: `O_NONBLOCK` (a FIFO without
+/// a reader is an error, ENXIO, rather than a wait for one; a full pipe
+/// drops lines rather than stalls the camera's threads), and not a
+/// directory. A full disk drops lines too (the write fails; nothing waits).
+fn open_log(path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)?;
+    if f.metadata()?.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    Ok(f)
+}
+
 /// Writes records in libcamera's format (see the module documentation).
 pub struct LibcameraFormat {
     level: Level,
@@ -101,6 +118,15 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl LibcameraFormat {
+    /// At `level`, to the file `file` (`None`: stderr).
+    pub fn new(level: Level, file: Option<String>) -> LibcameraFormat {
+        LibcameraFormat {
+            level,
+            file,
+            out: OnceLock::new(),
+        }
+    }
+
     /// From `LIBCAMERA_LOG_LEVELS` and `LIBCAMERA_LOG_FILE`.
     pub fn from_env() -> LibcameraFormat {
         LibcameraFormat {
@@ -116,16 +142,13 @@ impl LibcameraFormat {
             let Some(path) = &self.file else {
                 return Output::Stderr;
             };
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-            {
+            match open_log(path) {
                 Ok(f) => Output::File(Mutex::new(f)),
                 Err(e) => {
                     let _ = writeln!(
                         std::io::stderr(),
-                        "{CATEGORY}: cannot open LIBCAMERA_LOG_FILE '{path}': {e}; logging to stderr"
+                        "{CATEGORY}: cannot log to LIBCAMERA_LOG_FILE '{path}': {e}; logging to \
+                         stderr"
                     );
                     Output::Stderr
                 }
@@ -168,6 +191,7 @@ impl Sink for LibcameraFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::OpenOptionsExt;
 
     #[test]
     fn levels_follow_libcamera_rules() {
@@ -181,6 +205,82 @@ mod tests {
         assert_eq!(level_from_spec("SyncLayer:4"), Level::Error);
         assert_eq!(level_from_spec("SyncLayer:1"), Level::Info);
         assert_eq!(level_from_spec("SyncLayer:bogus"), Level::Info);
+    }
+
+    #[test]
+    fn a_log_file_that_cannot_take_lines_now_never_blocks_the_caller() {
+        let dir = std::env::temp_dir().join(format!("camsync-log-kinds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A FIFO without a reader (open() waited for one forever), a
+        // directory, a device that swallows everything.
+        for path in [&fifo, &dir, &std::path::PathBuf::from("/dev/null")] {
+            let sink = LibcameraFormat::new(Level::Info, Some(path.to_string_lossy().into()));
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for _ in 0..3 {
+                    sink.write(&Record {
+                        level: Level::Warn,
+                        target: "camsync",
+                        file: None,
+                        line: None,
+                        message: "test line",
+                        monotonic_ns: 0,
+                    });
+                }
+                let _ = tx.send(());
+            });
+            rx.recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{}: writing blocked", path.display()));
+        }
+        // A FIFO whose reader does not read: lines are dropped once the pipe
+        // is full, the writer never waits.
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let sink = LibcameraFormat::new(Level::Info, Some(fifo.to_string_lossy().into()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let message = "x".repeat(4096);
+            for _ in 0..1000 {
+                sink.write(&Record {
+                    level: Level::Warn,
+                    target: "camsync",
+                    file: None,
+                    line: None,
+                    message: &message,
+                    monotonic_ns: 0,
+                });
+            }
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("writing to a full pipe blocked");
+        drop(reader);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_pathological_level_spec_takes_linear_time() {
+        // The recursive matcher took 5.7 s for 35 '*' and overflowed the
+        // stack (inside camsync_layer_create) for long patterns.
+        let spec = format!(
+            "{}:DEBUG,{}x:DEBUG",
+            "*a".repeat(200_000),
+            "*".repeat(500_000)
+        );
+        let t = std::time::Instant::now();
+        assert_eq!(level_from_spec(&spec), Level::Info);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]
