@@ -28,6 +28,11 @@
 #define CAMSYNC_MAX_INTERFACE_LEN 40
 
 /**
+ * The largest `rpi::SyncFrames` accepted (the control's advertised maximum).
+ */
+#define CAMSYNC_MAX_SYNC_FRAMES 1000000
+
+/**
  * The result of every C API call. Errors start at a distinctive base so a
  * stray integer is not mistaken for one.
  */
@@ -162,19 +167,21 @@ typedef struct camsync_request_controls {
     bool has_sync_mode;
     int32_t sync_mode;
     /**
-     * `rpi::SyncFrames`.
+     * `rpi::SyncFrames`, 1 to `CAMSYNC_MAX_SYNC_FRAMES` (the control's
+     * advertised range).
      */
     bool has_sync_frames;
     int32_t sync_frames;
     /**
-     * `FrameDurationLimits` [min, max], µs.
+     * `FrameDurationLimits` [min, max], µs, 0 <= min <= max.
      */
     bool has_frame_duration_limits;
     int64_t frame_duration_limits_us[2];
     /**
      * `SyncInterface`: `sync_interface_len` bytes of UTF-8 at `sync_interface`
-     * (not NUL-terminated; at most `CAMSYNC_MAX_INTERFACE_LEN`). Length 0:
-     * back to the configured interface.
+     * (not NUL-terminated; at most `CAMSYNC_MAX_INTERFACE_LEN`; no
+     * whitespace, NUL or other control character). Length 0: back to the
+     * configured interface.
      */
     bool has_sync_interface;
     const char *sync_interface;
@@ -309,13 +316,15 @@ extern "C" {
 const char *camsync_version(void);
 
 /**
- * A static description of a result code.
+ * A static description of a result code. Any value is accepted (C may
+ * pass any integer): one that is no `camsync_result` is "unknown result".
  */
-const char *camsync_result_name(camsync_result result);
+const char *camsync_result_name(uint32_t result);
 
 /**
- * Create the layer for the camera `camera_id` (NUL-terminated UTF-8, as
- * libcamera's `Camera::id()`), configured from `LIBCAMERA_SYNC_*` and the file
+ * Create the layer for the camera `camera_id` (NUL-terminated, UTF-8 as
+ * libcamera's `Camera::id()`; bytes that are not UTF-8 are shown as U+FFFD,
+ * with a warning), configured from `LIBCAMERA_SYNC_*` and the file
  * `LIBCAMERA_SYNC_CONFIG` names. On success `*out` owns the layer; free it
  * with `camsync_layer_destroy`. A rejected configuration is logged and still
  * yields a layer, which is disabled: its hooks return

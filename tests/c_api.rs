@@ -11,11 +11,23 @@ use std::process::Command;
 use common::{api_test_program as program, port};
 
 fn run(mode: &str, port: u16, extra_env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(program());
+    run_program(program(), mode, port, extra_env)
+}
+
+fn run_program(
+    program: &std::path::Path,
+    mode: &str,
+    port: u16,
+    extra_env: &[(&str, &str)],
+) -> String {
+    let mut cmd = Command::new(program);
+    // The program finds its library by its run path: not by cargo's
+    // LD_LIBRARY_PATH, which names this test run's (debug) build first.
+    cmd.env_remove("LD_LIBRARY_PATH");
     cmd.arg(mode)
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port.to_string())
-        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "8")
         // The program's scripted cameras do not move when asked to, and its
         // checks are the reference's arithmetic frame for frame.
         .env("LIBCAMERA_SYNC_PROFILE", "compat")
@@ -49,7 +61,37 @@ fn c_program_syncs_a_server_and_a_client() {
 
 #[test]
 fn c_program_null_and_out_of_range_arguments_are_rejected() {
-    run("args", port(1), &[]);
+    let out = run("args", port(1), &[]);
+    // A camera id that is not UTF-8 gets a layer, and a line that says so
+    // (it was refused without a word, and the adapter then had no layer).
+    let line = out
+        .lines()
+        .find(|l| l.contains("the camera id is not UTF-8"))
+        .unwrap_or_else(|| panic!("no warning for the non-UTF-8 camera id: {out}"));
+    assert!(
+        line.contains(" WARN SyncLayer") && line.contains("cam-\\xff\\xfe"),
+        "{line}"
+    );
+}
+
+#[test]
+fn c_program_stats_are_one_instant() {
+    let out = run("stats", port(2), &[]);
+    assert!(out.contains(", 0 torn"), "{out}");
+}
+
+#[test]
+fn c_program_in_a_release_build_ignores_camsync_debug_panic() {
+    // The test hook is for debug builds: what users install never panics
+    // on purpose, whatever its environment says.
+    let out = run_program(
+        common::api_test_program_release(),
+        "sync",
+        port(3),
+        &[("CAMSYNC_DEBUG_PANIC", "request_completed")],
+    );
+    assert!(!out.contains("panic"), "{out}");
+    assert!(out.contains("Sync achieved (client)"), "{out}");
 }
 
 #[test]
@@ -165,7 +207,7 @@ fn c_program_log_sink_gets_every_record_and_nothing_goes_to_stderr() {
         .arg("log")
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
         .env("LIBCAMERA_SYNC_PORT", port(0).to_string())
-        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "5")
+        .env("LIBCAMERA_SYNC_SYNC_PERIOD", "8")
         .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env("LIBCAMERA_LOG_LEVELS", "SyncLayer:DEBUG")
         .env_remove("LIBCAMERA_LOG_FILE")

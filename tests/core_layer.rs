@@ -356,3 +356,54 @@ fn the_socket_follows_the_mode_and_the_interface() {
         "start after stop reopens for the mode in force"
     );
 }
+
+#[test]
+fn controls_out_of_their_range_are_ignored() {
+    let (mut l, _c) = layer(1);
+    let q = |l: &mut Layer, c: Controls| l.queue_request(&c);
+    q(
+        &mut l,
+        Controls {
+            sync_interface: Some("127.0.0.1"),
+            ..Controls::default()
+        },
+    );
+    // Whitespace, NUL or another control character: as the `interface` key.
+    for bad in ["e th0", "eth0\0", "eth0\n", "\teth0"] {
+        q(
+            &mut l,
+            Controls {
+                sync_interface: Some(bad),
+                ..Controls::default()
+            },
+        );
+        assert_eq!(l.interface(), Some("127.0.0.1"), "{bad:?}");
+    }
+    // SyncFrames within the advertised 1..=10⁶ only.
+    for (frames, expect) in [
+        (1_000_000, 1_000_000),
+        (1_000_001, 1_000_000),
+        (i32::MAX, 1_000_000),
+        (0, 1_000_000),
+        (-5, 1_000_000),
+        (7, 7),
+    ] {
+        q(
+            &mut l,
+            Controls {
+                sync_frames: Some(frames),
+                ..Controls::default()
+            },
+        );
+        assert_eq!(l.params().ready_frame, expect, "SyncFrames {frames}");
+    }
+    // FrameDurationLimits with min > max is not a frame duration.
+    q(
+        &mut l,
+        Controls {
+            frame_duration_limits_us: Some([40_000, 30_000]),
+            ..Controls::default()
+        },
+    );
+    assert_eq!(l.frame_duration_us(), 33_333);
+}

@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use camsync::core::{Controls, LayerParams, SocketRole, SyncPacket, WireFormat};
 use camsync::net::{MemDatagram, MemoryTransport, NetConfig};
 use camsync::plugin::{Config, Instance, ManualClock};
-use common::memory::{CAMERA, Inst, WALL0, frame, mode};
+use common::memory::{CAMERA, Inst, WALL0, frame, mode, set_clock};
 
 fn config(max_drain: usize, wire_format: WireFormat) -> Config {
     Config {
@@ -141,8 +141,13 @@ fn a_failing_open_is_counted_retried_and_recovers() {
     assert_eq!(i.socket_role(), None);
     assert!(i.last_socket_error().is_some_and(|e| e.contains("open")));
     i.queue_request(&Controls::default()).unwrap();
-    assert_eq!(i.stats().socket_errors, 2, "retried on the next request");
+    assert_eq!(i.stats().socket_errors, 1, "not retried at once");
+    // 0.5 s later (15 frames) the next request retries.
+    set_clock(&i, 15);
+    i.queue_request(&Controls::default()).unwrap();
+    assert_eq!(i.stats().socket_errors, 2, "retried on a later request");
     i.with_transport(|t| t.fail_opens(None));
+    set_clock(&i, 60);
     i.queue_request(&Controls::default()).unwrap();
     assert_eq!(i.socket_role(), Some(SocketRole::Receiver));
     assert_eq!(i.last_socket_error(), None);

@@ -95,7 +95,7 @@ pub const ADDED_CONTROLS: [ControlInfo; 3] = [
     ControlInfo {
         name: "rpi::SyncFrames",
         min: 1,
-        max: 1_000_000,
+        max: MAX_SYNC_FRAMES as i64,
         def: Some(100),
         values: &[],
     },
@@ -112,9 +112,35 @@ pub const ADDED_CONTROLS: [ControlInfo; 3] = [
 /// The longest `SyncInterface` value accepted (the control's advertised max).
 pub const MAX_INTERFACE_LEN: usize = 40;
 
+/// The largest `rpi::SyncFrames` (and `ready_frame`) accepted: the control's
+/// advertised maximum.
+pub const MAX_SYNC_FRAMES: u32 = 1_000_000;
+
+/// Why a `SyncInterface` value (or the `interface` key) is refused: the same
+/// rule for the control and the configuration.
+pub fn check_interface(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > MAX_INTERFACE_LEN {
+        return Err("empty or longer than 40 bytes");
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains whitespace, NUL or another control character");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_names_without_whitespace_or_control_characters() {
+        assert_eq!(check_interface("eth0"), Ok(()));
+        assert_eq!(check_interface("192.168.1.2"), Ok(()));
+        for bad in ["", "e th0", "eth0\0", "eth0\n", "\teth0", "eth\u{85}0"] {
+            assert!(check_interface(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_interface(&"x".repeat(41)).is_err());
+    }
 
     #[test]
     fn mode_round_trip_and_rejects_unknown_values() {

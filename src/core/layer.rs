@@ -17,7 +17,8 @@
 use super::clock::{ClockRecovery, ClockRecoveryParams, ClockSource};
 use super::compat::{Compat, Ctx};
 use super::controls::{
-    ADDED_CONTROLS, CameraControls, ControlInfo, Controls, MAX_INTERFACE_LEN, Mode,
+    ADDED_CONTROLS, CameraControls, ControlInfo, Controls, MAX_INTERFACE_LEN, MAX_SYNC_FRAMES,
+    Mode, check_interface,
 };
 use super::precision::{Precision, PrecisionParams};
 use super::profile::Profile;
@@ -375,13 +376,10 @@ impl Layer {
         if let Some(name) = c.sync_interface {
             if name.is_empty() {
                 self.interface = None;
+            } else if let Err(why) = check_interface(name) {
+                tracing::warn!(value = ?name, "SyncInterface ignored: {why}");
             } else if let Some(i) = Interface::new(name) {
                 self.interface = Some(i);
-            } else {
-                tracing::warn!(
-                    len = name.len(),
-                    "SyncInterface longer than {MAX_INTERFACE_LEN} bytes ignored"
-                );
             }
         }
         if let Some(v) = c.sync_mode {
@@ -398,13 +396,25 @@ impl Layer {
                 None => tracing::warn!(value = v, "invalid SyncMode ignored"),
             }
         }
-        if let Some(frames) = c.sync_frames
-            && frames > 0
-        {
-            self.params.ready_frame = frames as u32;
+        if let Some(frames) = c.sync_frames {
+            match u32::try_from(frames) {
+                Ok(f @ 1..=MAX_SYNC_FRAMES) => self.params.ready_frame = f,
+                _ => tracing::warn!(
+                    value = frames,
+                    "SyncFrames outside 1..={MAX_SYNC_FRAMES} ignored"
+                ),
+            }
         }
-        if let Some([min, _]) = c.frame_duration_limits_us {
-            self.frame_duration_us = min;
+        if let Some([min, max]) = c.frame_duration_limits_us {
+            if (0..=max).contains(&min) {
+                self.frame_duration_us = min;
+            } else {
+                tracing::warn!(
+                    min,
+                    max,
+                    "FrameDurationLimits with min > max (or < 0) ignored"
+                );
+            }
         }
         self.socket_update()
     }

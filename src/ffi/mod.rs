@@ -52,17 +52,29 @@ unsafe fn ptr_ref<'a, T>(p: *const T) -> Option<&'a T> {
     unsafe { p.as_ref() }
 }
 
-/// As [`ptr_ref`], for an out-parameter.
-///
-/// # Safety
-/// As `ptr_ref`, and the caller does not alias the out-parameter.
-unsafe fn ptr_mut<'a, T>(p: *mut T) -> Option<&'a mut T> {
-    // SAFETY: the caller's contract; null is excluded by `as_mut`.
-    unsafe { p.as_mut() }
+/// An out-parameter: a non-null pointer to memory the C caller owns, which
+/// may hold anything (uninitialised, or bytes that are no valid `T`), so it
+/// is only ever written whole with [`std::ptr::write`], never read or
+/// referenced.
+struct Out<T>(std::ptr::NonNull<T>);
+
+impl<T> Out<T> {
+    /// `None` for null.
+    fn new(p: *mut T) -> Option<Out<T>> {
+        std::ptr::NonNull::new(p).map(Out)
+    }
+
+    /// Store `value`.
+    fn set(&self, value: T) {
+        // SAFETY: non-null, and the C API documents every out-parameter as
+        // valid for writes of a `T` (suitably aligned) for the call; nothing
+        // is read from it and no reference to it is made.
+        unsafe { self.0.as_ptr().write(value) }
+    }
 }
 
-// SAFETY (both macros): they are used on the pointer parameters of the C
-// API's entry points, which the API documents as null or valid for the call.
+// SAFETY: used on the pointer parameters of the C API's entry points, which
+// the API documents as null or valid for the call.
 macro_rules! try_ref {
     ($p:expr) => {
         match unsafe { ptr_ref($p) } {
@@ -72,10 +84,15 @@ macro_rules! try_ref {
     };
 }
 
-macro_rules! try_mut {
+/// An out-parameter, checked for null (`NULL_PARAMETER`) and set to its
+/// default (the value a failed call leaves).
+macro_rules! try_out {
     ($p:expr) => {
-        match unsafe { ptr_mut($p) } {
-            Some(r) => r,
+        match Out::new($p) {
+            Some(o) => {
+                o.set(Default::default());
+                o
+            }
             None => return camsync_result::NullParameter,
         }
     };
@@ -96,14 +113,18 @@ pub extern "C" fn camsync_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// A static description of a result code.
+/// A static description of a result code. Any value is accepted (C may
+/// pass any integer): one that is no `camsync_result` is "unknown result".
 #[unsafe(no_mangle)]
-pub extern "C" fn camsync_result_name(result: camsync_result) -> *const c_char {
-    result.name().as_ptr()
+pub extern "C" fn camsync_result_name(result: u32) -> *const c_char {
+    camsync_result::from_u32(result)
+        .map_or(c"unknown result", camsync_result::name)
+        .as_ptr()
 }
 
-/// Create the layer for the camera `camera_id` (NUL-terminated UTF-8, as
-/// libcamera's `Camera::id()`), configured from `LIBCAMERA_SYNC_*` and the file
+/// Create the layer for the camera `camera_id` (NUL-terminated, UTF-8 as
+/// libcamera's `Camera::id()`; bytes that are not UTF-8 are shown as U+FFFD,
+/// with a warning), configured from `LIBCAMERA_SYNC_*` and the file
 /// `LIBCAMERA_SYNC_CONFIG` names. On success `*out` owns the layer; free it
 /// with `camsync_layer_destroy`. A rejected configuration is logged and still
 /// yields a layer, which is disabled: its hooks return
@@ -114,21 +135,24 @@ pub extern "C" fn camsync_layer_create(
     out: *mut *mut camsync_layer,
 ) -> camsync_result {
     boundary("camsync_layer_create", || {
-        let out = try_mut!(out);
-        *out = std::ptr::null_mut();
+        let Some(out) = Out::new(out) else {
+            return camsync_result::NullParameter;
+        };
+        out.set(std::ptr::null_mut());
         if camera_id.is_null() {
             return camsync_result::NullParameter;
         }
         // SAFETY: non-null, and the caller passes a NUL-terminated string.
-        let id = unsafe { CStr::from_ptr(camera_id) };
-        let Ok(id) = id.to_str() else {
-            return camsync_result::InvalidArgument;
-        };
+        let raw = unsafe { CStr::from_ptr(camera_id) };
         logging::install();
+        let id = raw.to_string_lossy();
         let layer = Box::new(camsync_layer {
-            inner: Instance::new(id),
+            inner: Instance::new(&id),
         });
-        *out = Box::into_raw(layer);
+        if raw.to_str().is_err() {
+            layer.inner.warn_camera_id(raw.to_bytes());
+        }
+        out.set(Box::into_raw(layer));
         camsync_result::Ok
     })
 }
@@ -158,8 +182,7 @@ pub extern "C" fn camsync_layer_controls(
     out: *mut camsync_added_controls,
 ) -> camsync_result {
     boundary("camsync_layer_controls", || {
-        let out = try_mut!(out);
-        *out = camsync_added_controls::default();
+        let out = try_out!(out);
         let layer = try_ref!(layer);
         let c = try_ref!(camera);
         if c.has_sync_adjustment && c.sync_adjustment_min_us > c.sync_adjustment_max_us {
@@ -185,8 +208,11 @@ pub extern "C" fn camsync_layer_controls(
         let Some(added) = added else {
             return camsync_result::Ok;
         };
-        out.supported = true;
-        for (slot, info) in out.controls.iter_mut().zip(added) {
+        let mut a = camsync_added_controls {
+            supported: true,
+            ..Default::default()
+        };
+        for (slot, info) in a.controls.iter_mut().zip(added) {
             let Some(name) = c_name(info.name) else {
                 continue;
             };
@@ -198,8 +224,9 @@ pub extern "C" fn camsync_layer_controls(
             let n = info.values.len().min(CAMSYNC_MAX_CONTROL_VALUES);
             slot.values[..n].copy_from_slice(&info.values[..n]);
             slot.num_values = n as u32;
-            out.count += 1;
+            a.count += 1;
         }
+        out.set(a);
         camsync_result::Ok
     })
 }
@@ -219,9 +246,12 @@ fn controls_in(c: &camsync_request_controls) -> Result<Controls<'_>, camsync_res
     if c.has_sync_mode && !(0..=2).contains(&c.sync_mode) {
         return Err(camsync_result::InvalidArgument);
     }
+    if c.has_sync_frames && !(1..=CAMSYNC_MAX_SYNC_FRAMES).contains(&c.sync_frames) {
+        return Err(camsync_result::InvalidArgument);
+    }
     if c.has_frame_duration_limits {
         let [min, max] = c.frame_duration_limits_us;
-        if min < 0 || max < 0 {
+        if min < 0 || max < min {
             return Err(camsync_result::InvalidArgument);
         }
     }
@@ -240,7 +270,11 @@ fn controls_in(c: &camsync_request_controls) -> Result<Controls<'_>, camsync_res
             let bytes = unsafe {
                 std::slice::from_raw_parts(c.sync_interface.cast::<u8>(), c.sync_interface_len)
             };
-            Some(std::str::from_utf8(bytes).map_err(|_| camsync_result::InvalidArgument)?)
+            let name = std::str::from_utf8(bytes).map_err(|_| camsync_result::InvalidArgument)?;
+            if crate::core::controls::check_interface(name).is_err() {
+                return Err(camsync_result::InvalidArgument);
+            }
+            Some(name)
         }
     } else {
         None
@@ -288,8 +322,7 @@ pub extern "C" fn camsync_layer_queue_request(
     out: *mut camsync_request_out,
 ) -> camsync_result {
     boundary("camsync_layer_queue_request", || {
-        let out = try_mut!(out);
-        *out = camsync_request_out::default();
+        let out = try_out!(out);
         let layer = try_ref!(layer);
         let c = match controls_in(try_ref!(controls)) {
             Ok(c) => c,
@@ -299,9 +332,11 @@ pub extern "C" fn camsync_layer_queue_request(
             Ok(q) => q,
             Err(e) => return e,
         };
-        out.has_sync_adjustment = q.sync_adjustment_us.is_some();
-        out.sync_adjustment_us = q.sync_adjustment_us.unwrap_or(0);
-        out.clamped = q.clamped;
+        out.set(camsync_request_out {
+            has_sync_adjustment: q.sync_adjustment_us.is_some(),
+            sync_adjustment_us: q.sync_adjustment_us.unwrap_or(0),
+            clamped: q.clamped,
+        });
         camsync_result::Ok
     })
 }
@@ -314,8 +349,7 @@ pub extern "C" fn camsync_layer_request_completed(
     out: *mut camsync_metadata,
 ) -> camsync_result {
     boundary("camsync_layer_request_completed", || {
-        let out = try_mut!(out);
-        *out = camsync_metadata::default();
+        let out = try_out!(out);
         let layer = try_ref!(layer);
         let c = try_ref!(completion);
         if c.has_sensor_timestamp && c.sensor_timestamp_ns < 0 {
@@ -329,12 +363,14 @@ pub extern "C" fn camsync_layer_request_completed(
             Ok(f) => f,
             Err(e) => return e,
         };
-        out.has_frame_wall_clock = f.frame_wall_clock_ns.is_some();
-        out.frame_wall_clock_ns = f.frame_wall_clock_ns.unwrap_or(0);
-        out.has_sync_ready = f.sync_ready.is_some();
-        out.sync_ready = f.sync_ready.unwrap_or(false);
-        out.has_sync_timer = f.sync_timer_us.is_some();
-        out.sync_timer_us = f.sync_timer_us.unwrap_or(0);
+        out.set(camsync_metadata {
+            has_frame_wall_clock: f.frame_wall_clock_ns.is_some(),
+            frame_wall_clock_ns: f.frame_wall_clock_ns.unwrap_or(0),
+            has_sync_ready: f.sync_ready.is_some(),
+            sync_ready: f.sync_ready.unwrap_or(false),
+            has_sync_timer: f.sync_timer_us.is_some(),
+            sync_timer_us: f.sync_timer_us.unwrap_or(0),
+        });
         camsync_result::Ok
     })
 }
@@ -358,15 +394,15 @@ pub extern "C" fn camsync_layer_stats(
     out: *mut camsync_stats,
 ) -> camsync_result {
     boundary("camsync_layer_stats", || {
-        let out = try_mut!(out);
-        *out = camsync_stats::default();
+        let out = try_out!(out);
         let layer = try_ref!(layer);
-        let i = &layer.inner;
-        let s = i.stats();
-        *out = camsync_stats {
-            enabled: i.enabled(),
-            mode: i.mode().as_control(),
-            socket: match i.socket_role() {
+        // One lock: every field is of the same instant.
+        let snap = layer.inner.snapshot();
+        let s = snap.stats;
+        out.set(camsync_stats {
+            enabled: snap.enabled,
+            mode: snap.mode.as_control(),
+            socket: match snap.socket {
                 None => camsync_socket::None,
                 Some(SocketRole::Sender) => camsync_socket::Sender,
                 Some(SocketRole::Receiver) => camsync_socket::Receiver,
@@ -379,7 +415,7 @@ pub extern "C" fn camsync_layer_stats(
             rx_accepted: s.rx.accepted,
             rx_rejected: s.rx.rejected(),
             rx_flushed: s.rx.flushed,
-        };
+        });
         camsync_result::Ok
     })
 }

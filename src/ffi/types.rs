@@ -27,6 +27,19 @@ pub enum camsync_result {
 }
 
 impl camsync_result {
+    /// The result code of a value, if it is one.
+    pub fn from_u32(v: u32) -> Option<camsync_result> {
+        [
+            camsync_result::Ok,
+            camsync_result::NullParameter,
+            camsync_result::InvalidArgument,
+            camsync_result::Panic,
+            camsync_result::Disabled,
+        ]
+        .into_iter()
+        .find(|r| *r as u32 == v)
+    }
+
     pub fn name(self) -> &'static CStr {
         match self {
             camsync_result::Ok => c"ok",
@@ -44,6 +57,8 @@ pub const CAMSYNC_MAX_ADDED_CONTROLS: usize = 4;
 pub const CAMSYNC_MAX_CONTROL_VALUES: usize = 4;
 /// The longest `SyncInterface` accepted, bytes.
 pub const CAMSYNC_MAX_INTERFACE_LEN: usize = 40;
+/// The largest `rpi::SyncFrames` accepted (the control's advertised maximum).
+pub const CAMSYNC_MAX_SYNC_FRAMES: i32 = 1_000_000;
 
 /// What the layer needs of the camera's `ControlInfoMap` (the `controls` hook).
 #[repr(C)]
@@ -108,15 +123,17 @@ pub struct camsync_request_controls {
     /// `rpi::SyncMode`: 0 off, 1 server, 2 client.
     pub has_sync_mode: bool,
     pub sync_mode: i32,
-    /// `rpi::SyncFrames`.
+    /// `rpi::SyncFrames`, 1 to `CAMSYNC_MAX_SYNC_FRAMES` (the control's
+    /// advertised range).
     pub has_sync_frames: bool,
     pub sync_frames: i32,
-    /// `FrameDurationLimits` [min, max], µs.
+    /// `FrameDurationLimits` [min, max], µs, 0 <= min <= max.
     pub has_frame_duration_limits: bool,
     pub frame_duration_limits_us: [i64; 2],
     /// `SyncInterface`: `sync_interface_len` bytes of UTF-8 at `sync_interface`
-    /// (not NUL-terminated; at most `CAMSYNC_MAX_INTERFACE_LEN`). Length 0:
-    /// back to the configured interface.
+    /// (not NUL-terminated; at most `CAMSYNC_MAX_INTERFACE_LEN`; no
+    /// whitespace, NUL or other control character). Length 0: back to the
+    /// configured interface.
     pub has_sync_interface: bool,
     pub sync_interface: *const c_char,
     pub sync_interface_len: usize,

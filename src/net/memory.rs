@@ -71,6 +71,8 @@ impl MemDatagram {
 pub struct MemCounters {
     /// Sockets opened (successfully).
     pub opens: u64,
+    /// Opens that failed (see [`MemoryTransport::fail_opens`]).
+    pub failed_opens: u64,
     /// Datagrams sent.
     pub sent: u64,
     /// Datagrams received.
@@ -166,6 +168,7 @@ impl Transport for MemoryTransport {
         let waiting = self.inbox.len();
         self.close();
         if let Some(kind) = self.open_error {
+            self.counters.failed_opens += 1;
             return Err(NetError::Socket {
                 what: "open the sync socket",
                 source: kind.into(),

@@ -81,6 +81,13 @@ pub enum NetError {
     NotReceiver,
 }
 
+impl NetError {
+    /// The address (port) is in use: another socket holds it exclusively.
+    pub fn is_addr_in_use(&self) -> bool {
+        matches!(self, NetError::Socket { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse)
+    }
+}
+
 /// A datagram [`Transport::recv`] read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {

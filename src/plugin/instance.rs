@@ -43,7 +43,18 @@ use super::config::{Config, ConfigError};
 use super::logging::Scope;
 use super::notices::{Notices, Where};
 use super::rx::{Rx, RxStats};
-use super::timers::RateLimit;
+use super::timers::{Backoff, MAX_RETRY_NS, RateLimit};
+
+/// A clamped `SyncAdjustment` is logged at most this often, ns.
+const CLAMP_LOG_NS: u64 = 5_000_000_000;
+
+/// The hook `CAMSYNC_DEBUG_PANIC` names, honoured in debug builds only.
+fn debug_panic_hook(value: Option<&str>) -> Option<Hook> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    value.and_then(Hook::from_name)
+}
 
 /// Which hook a test asks to panic (`CAMSYNC_DEBUG_PANIC=<hook>`; see
 /// [`Instance::new`]).
@@ -78,12 +89,39 @@ pub struct Disabled;
 /// What `queue_request` asks to write into the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueOutput {
-    /// `SyncAdjustment`, µs, within the camera's advertised limits.
+    /// `SyncAdjustment`, µs, within the camera's advertised limits and half
+    /// the frame duration in use ([`adjustment_bounds`]).
     pub sync_adjustment_us: Option<i32>,
     /// The core's value, before the clamp.
     pub requested_us: Option<i32>,
-    /// The core's value was outside the limits and was clamped.
+    /// The core's value was outside those bounds and was clamped.
     pub clamped: bool,
+}
+
+/// The range every `SyncAdjustment` the instance writes is in: the camera's
+/// advertised limits (if it has them), and ± half the frame duration in use
+/// (`FrameDurationLimits` min, µs, rounded down; if it is known). No
+/// correction needs more: the nearest server frame is never further than
+/// half a frame away, so a larger value can only come from a wrong or forged
+/// packet (the reference's arithmetic, which the compat profile keeps, does
+/// not bound it). Either end may be `None`: unbounded.
+pub fn adjustment_bounds(camera: Option<[i32; 2]>, frame_duration_us: i64) -> [i32; 2] {
+    let half = i32::try_from(frame_duration_us / 2)
+        .ok()
+        .filter(|h| *h > 0)
+        .unwrap_or(i32::MAX);
+    let [lo, hi] = camera.map_or([i32::MIN, i32::MAX], |[a, b]| [a.min(b), a.max(b)]);
+    [lo.max(-half), hi.min(half)]
+}
+
+/// The counters and state of an instance, read at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub enabled: bool,
+    pub mode: Mode,
+    /// The role of the open socket (None: closed).
+    pub socket: Option<SocketRole>,
+    pub stats: Stats,
 }
 
 /// Counters of one instance.
@@ -118,10 +156,14 @@ struct State<T, C> {
     stats: Stats,
     rx: Rx,
     debug_panic: Option<Hook>,
-    /// A failing open is retried on every request: its log is rate-limited.
-    socket_error_log: RateLimit,
+    /// A failing open is retried with a growing delay, and said once; what
+    /// failed (another role or interface is tried at once).
+    socket_retry: Backoff,
+    socket_failed: Option<(SocketRole, Option<String>)>,
     /// Why the last socket open failed (cleared when one succeeds).
     last_socket_error: Option<String>,
+    /// Clamped adjustments are logged at most every few seconds.
+    clamp_log: RateLimit,
     notices: Notices,
 }
 
@@ -166,15 +208,13 @@ impl Instance {
     /// configuration is logged, naming the key, and leaves the instance
     /// disabled.
     ///
-    /// Test hook: `CAMSYNC_DEBUG_PANIC=<hook>` (`controls`, `start`,
-    /// `queue_request`, `request_completed`, `stop`) makes that hook panic,
-    /// to prove the panic boundary holds.
+    /// Test hook, in debug builds only (release builds, what users
+    /// install, ignore it): `CAMSYNC_DEBUG_PANIC=<hook>` (`controls`,
+    /// `start`, `queue_request`, `request_completed`, `stop`) makes that hook
+    /// panic, to prove the panic boundary holds.
     pub fn new(camera_id: &str) -> Instance {
         let inst = Instance::with_config(camera_id, Config::from_env(camera_id));
-        if let Some(h) = std::env::var("CAMSYNC_DEBUG_PANIC")
-            .ok()
-            .and_then(|s| Hook::from_name(&s))
-        {
+        if let Some(h) = debug_panic_hook(std::env::var("CAMSYNC_DEBUG_PANIC").ok().as_deref()) {
             let mut g = inst.lock();
             tracing::warn!(hook = ?h, "CAMSYNC_DEBUG_PANIC set: that hook will panic");
             g.debug_panic = Some(h);
@@ -253,8 +293,10 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 stats: Stats::default(),
                 rx: Rx::default(),
                 debug_panic: None,
-                socket_error_log: RateLimit::new(5_000_000_000),
+                socket_retry: Backoff::default(),
+                socket_failed: None,
                 last_socket_error: None,
+                clamp_log: RateLimit::new(CLAMP_LOG_NS),
                 notices: Notices::default(),
             }),
         }
@@ -298,11 +340,38 @@ impl<T: Transport, C> Instance<T, C> {
 
     /// The counters.
     pub fn stats(&self) -> Stats {
+        self.snapshot().stats
+    }
+
+    /// The counters and the state, under one lock: one instant.
+    pub fn snapshot(&self) -> Snapshot {
         let g = self.lock();
-        Stats {
-            rx: g.rx.stats,
-            ..g.stats
+        Snapshot {
+            enabled: g.disabled.is_none(),
+            mode: g.layer.mode(),
+            socket: g.socket,
+            stats: Stats {
+                rx: g.rx.stats,
+                ..g.stats
+            },
         }
+    }
+
+    /// The frame duration in use, µs (`FrameDurationLimits` min; 0: unknown).
+    pub fn frame_duration_us(&self) -> i64 {
+        self.lock().layer.frame_duration_us()
+    }
+
+    /// Say that the camera id libcamera gave was not UTF-8 (`raw`): it is
+    /// shown with U+FFFD in its place, and no configuration section can name
+    /// it.
+    pub fn warn_camera_id(&self, raw: &[u8]) {
+        let _g = self.lock();
+        tracing::warn!(
+            bytes = %raw.escape_ascii(),
+            "the camera id is not UTF-8: the layer runs, shown under this name (a [section] of \
+             the configuration file cannot name it)"
+        );
     }
 
     /// The role of the open socket (None: closed).
@@ -487,10 +556,32 @@ impl<T: Transport, C: Clock> State<T, C> {
             .layer
             .interface()
             .or(self.config.net.interface.as_deref());
+        let now = self.clock.now_ns();
+        if self
+            .socket_failed
+            .as_ref()
+            .is_some_and(|(r, i)| (*r, i.as_deref()) != (role, interface))
+        {
+            // Something else is asked for: a new start.
+            self.socket_retry = Backoff::default();
+            self.socket_failed = None;
+        }
+        if !self.socket_retry.due(now) {
+            // Failed recently: ask again on a later hook.
+            self.layer.socket_lost();
+            return;
+        }
         match self.transport.open(role, interface) {
             Ok(flushed) => {
                 self.socket = Some(role);
                 self.last_socket_error = None;
+                self.socket_failed = None;
+                if let Some(failures) = self.socket_retry.succeeded() {
+                    tracing::info!(
+                        mode = self.layer.mode().name(),
+                        "sync socket open, after {failures} failed attempts"
+                    );
+                }
                 self.rx.stats.flushed += flushed as u64;
                 tracing::debug!(
                     role = ?role,
@@ -504,43 +595,51 @@ impl<T: Transport, C: Clock> State<T, C> {
                 self.socket = None;
                 self.stats.socket_errors += 1;
                 self.last_socket_error = Some(e.to_string());
-                let now = self.clock.now_ns();
-                if self.socket_error_log.allow(now).is_some() {
+                self.socket_failed = Some((role, interface.map(str::to_string)));
+                if self.socket_retry.failed(now) {
+                    let hint = if e.is_addr_in_use() {
+                        format!(
+                            " (another process holds UDP port {} exclusively)",
+                            self.config.net.port
+                        )
+                    } else {
+                        String::new()
+                    };
                     tracing::error!(
                         mode = self.layer.mode().name(),
-                        errors = self.stats.socket_errors,
-                        "sync socket: {e}"
+                        "sync socket: {e}{hint}; retrying every {} s at most, quietly until it \
+                         opens",
+                        MAX_RETRY_NS / 1_000_000_000
                     );
+                } else {
+                    tracing::debug!(failures = self.socket_retry.failures(), "sync socket: {e}");
                 }
-                // Ask again on the next hook that needs a socket.
+                // Ask again on a later hook that needs a socket.
                 self.layer.socket_lost();
             }
         }
     }
 
-    /// The core's `SyncAdjustment`, clamped to the camera's limits.
+    /// The core's `SyncAdjustment`, within [`adjustment_bounds`].
     fn clamp(&mut self, us: Option<i32>) -> QueueOutput {
         let Some(us) = us else {
             return QueueOutput::default();
         };
-        let Some([min, max]) = self.adjust_limits else {
-            return QueueOutput {
-                sync_adjustment_us: Some(us),
-                requested_us: Some(us),
-                clamped: false,
-            };
-        };
-        let v = us.clamp(min.min(max), max.max(min));
+        let [min, max] = adjustment_bounds(self.adjust_limits, self.layer.frame_duration_us());
+        let v = us.clamp(min, max);
         let clamped = v != us;
         if clamped {
             self.stats.clamped += 1;
-            tracing::warn!(
-                wanted_us = us,
-                applied_us = v,
-                min_us = min,
-                max_us = max,
-                "SyncAdjustment clamped to the camera's limits"
-            );
+            if let Some(suppressed) = self.clamp_log.allow(self.clock.now_ns()) {
+                tracing::warn!(
+                    wanted_us = us,
+                    applied_us = v,
+                    min_us = min,
+                    max_us = max,
+                    suppressed,
+                    "SyncAdjustment clamped to the camera's limits and half a frame"
+                );
+            }
         }
         QueueOutput {
             sync_adjustment_us: Some(v),

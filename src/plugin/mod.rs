@@ -11,10 +11,12 @@
 //! - `rx`: a client's bounded, validating drain and its counters;
 //! - `notices`: what it warns about (a variable frame rate, silence,
 //!   failing sends, being disabled while asked for sync);
-//! - `timers`: rate limits and watchdogs on the instance's clock.
+//! - `timers`: rate limits, watchdogs and back-off on the instance's clock;
+//! - `files`: bounded, non-blocking reads of the files the configuration names.
 
 pub mod clock;
 pub mod config;
+mod files;
 pub mod instance;
 pub mod logging;
 mod notices;
@@ -24,5 +26,5 @@ mod timers;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError};
-pub use instance::{Disabled, Hook, Instance, QueueOutput, Stats};
+pub use instance::{Disabled, Hook, Instance, QueueOutput, Snapshot, Stats, adjustment_bounds};
 pub use rx::RxStats;

@@ -71,8 +71,11 @@ impl Notices {
     /// request): warn once per range when it asks for sync at a rate that
     /// is not fixed.
     pub fn frame_rate(&mut self, limits: Option<[i64; 2]>, mode: Mode) {
-        if limits.is_some() {
-            self.app_limits = limits;
+        // Inverted limits are ignored (the core says so).
+        if let Some(l @ [min, max]) = limits
+            && min <= max
+        {
+            self.app_limits = Some(l);
         }
         let Some(l @ [min, max]) = self.app_limits else {
             return;

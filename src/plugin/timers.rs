@@ -71,6 +71,47 @@ impl Watchdog {
     }
 }
 
+/// The first retry after a failure, ns.
+pub const FIRST_RETRY_NS: u64 = 500_000_000;
+/// Retries are this far apart at most, ns.
+pub const MAX_RETRY_NS: u64 = 5_000_000_000;
+
+/// When to try again something that keeps failing (opening the socket): the
+/// delay doubles from [`FIRST_RETRY_NS`] to [`MAX_RETRY_NS`]; the first
+/// failure of a stretch is the one to say.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Backoff {
+    failures: u64,
+    next_ns: u64,
+}
+
+impl Backoff {
+    /// May it be tried at `now_ns`?
+    pub fn due(&self, now_ns: u64) -> bool {
+        self.failures == 0 || now_ns >= self.next_ns
+    }
+
+    /// It failed at `now_ns`; true for the first failure of a stretch.
+    pub fn failed(&mut self, now_ns: u64) -> bool {
+        let shift = self.failures.min(16) as u32;
+        let delay = FIRST_RETRY_NS.saturating_mul(1 << shift).min(MAX_RETRY_NS);
+        self.failures += 1;
+        self.next_ns = now_ns.saturating_add(delay);
+        self.failures == 1
+    }
+
+    /// It worked: `Some(n)` if it had failed `n` times before.
+    pub fn succeeded(&mut self) -> Option<u64> {
+        let n = std::mem::take(&mut self.failures);
+        (n > 0).then_some(n)
+    }
+
+    /// Failures in the current stretch.
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +131,30 @@ mod tests {
         w.reset();
         assert_eq!(w.bad(10_000, 50), None);
         assert_eq!(w.bad(10_060, 50), Some(60));
+    }
+
+    #[test]
+    fn a_backoff_doubles_to_its_maximum_and_says_the_first_failure() {
+        let mut b = Backoff::default();
+        assert!(b.due(0));
+        assert!(b.failed(0), "the first failure is said");
+        assert!(!b.due(FIRST_RETRY_NS - 1));
+        assert!(b.due(FIRST_RETRY_NS));
+        let mut t = FIRST_RETRY_NS;
+        let mut gaps = Vec::new();
+        for _ in 0..8 {
+            assert!(!b.failed(t), "later ones are not");
+            let mut next = t;
+            while !b.due(next) {
+                next += 100_000_000;
+            }
+            gaps.push((next - t) / 100_000_000);
+            t = next;
+        }
+        assert_eq!(gaps, [10, 20, 40, 50, 50, 50, 50, 50]);
+        assert_eq!(b.succeeded(), Some(9));
+        assert_eq!(b.succeeded(), None);
+        assert!(b.due(t));
     }
 
     #[test]

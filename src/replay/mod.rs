@@ -12,7 +12,8 @@
 //! - the socket role (and interface) when a `net` entry is present.
 //!
 //! And what the plugin does with the core's outputs: the `SyncAdjustment` it
-//! writes is the core's clamped to the camera's limits, and the datagram it
+//! writes is the core's clamped to the camera's limits and half a frame
+//! ([`adjustment_bounds`]), and the datagram it
 //! sends is the expected packet in the layer's 24-byte format.
 
 pub mod trace;
@@ -27,7 +28,7 @@ use crate::core::{
     WireFormat,
 };
 use crate::net::{MemDatagram, MemoryTransport, NetConfig};
-use crate::plugin::{Config, Instance, ManualClock};
+use crate::plugin::{Config, Instance, ManualClock, adjustment_bounds};
 use trace::{Header, Line, TraceClock, TraceNet, TracePacket};
 
 /// What replays a trace: the plugin instance, over memory, on the recorded clocks.
@@ -302,14 +303,15 @@ fn step(
             };
             let expected = q.expect.sync_adjustment_us;
             ck.eq("expect.sync_adjustment_us", expected, out.requested_us);
-            // The plugin writes the core's value within the camera's limits.
-            let written =
-                expected.map(|v| match header.camera_controls.sync_adjustment_limits_us {
-                    Some([lo, hi]) => v.clamp(lo.min(hi), hi.max(lo)),
-                    None => v,
-                });
+            // The plugin writes the core's value within the camera's limits
+            // and half the frame duration in use.
+            let [lo, hi] = adjustment_bounds(
+                header.camera_controls.sync_adjustment_limits_us,
+                inst.frame_duration_us(),
+            );
+            let written = expected.map(|v| v.clamp(lo, hi));
             ck.eq(
-                "SyncAdjustment written (the camera's limits)",
+                "SyncAdjustment written (the camera's limits, half a frame)",
                 written,
                 out.sync_adjustment_us,
             );

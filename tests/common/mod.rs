@@ -125,24 +125,41 @@ pub fn mock_libcamera(dir: &Path) {
 /// cdylib of this test run (once per test process).
 pub fn api_test_program() -> &'static Path {
     static PROG: OnceLock<PathBuf> = OnceLock::new();
+    PROG.get_or_init(|| compile_api_test(built_lib_dir(), "debug"))
+}
+
+/// `tests/c/api_test.c` linked to a release build of the library alone
+/// (`cargo build --release --lib --no-default-features`, as meson builds
+/// it; once per test process).
+pub fn api_test_program_release() -> &'static Path {
+    static PROG: OnceLock<PathBuf> = OnceLock::new();
     PROG.get_or_init(|| {
-        let root = root();
-        let lib = built_lib_dir();
-        let out = std::env::temp_dir().join(format!("camsync-api-test-{}", std::process::id()));
-        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-        let st = Command::new(&cc)
-            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&out)
-            .arg(root.join("tests/c/api_test.c"))
-            .arg("-I")
-            .arg(root.join("include"))
-            .arg("-L")
-            .arg(lib)
-            .arg("-lcamsync")
-            .arg(format!("-Wl,-rpath,{}", lib.display()))
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
-        assert!(st.success(), "compiling tests/c/api_test.c failed");
-        out
+        let target = target_root();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(Command::new(cargo)
+            .current_dir(root())
+            .args(["build", "--release", "--lib", "--no-default-features"])
+            .env("CARGO_TARGET_DIR", &target));
+        compile_api_test(&target.join("release"), "release")
     })
+}
+
+fn compile_api_test(lib: &Path, name: &str) -> PathBuf {
+    let root = root();
+    let out = std::env::temp_dir().join(format!("camsync-api-test-{name}-{}", std::process::id()));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let st = Command::new(&cc)
+        .args(["-std=c11", "-pthread", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&out)
+        .arg(root.join("tests/c/api_test.c"))
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg("-L")
+        .arg(lib)
+        .arg("-lcamsync")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+    assert!(st.success(), "compiling tests/c/api_test.c failed");
+    out
 }
