@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use camsync::core::Profile;
-use camsync::sim::{self, LineTimes, PRESETS, Rig, ScenarioParams, SimReport, limits as l};
+use camsync::sim::{
+    self, LineTimes, PRESETS, Rig, ScenarioParams, ScheduleMode, SimReport, limits as l,
+};
 
 use crate::args::{self, num, span};
 use crate::exit::{self, Failure, Outcome};
@@ -112,6 +114,15 @@ pub struct Args {
     /// Period of that triangle wave, ms, 1..=3600000.
     #[arg(long, value_parser = num(l::SLEW_PERIOD_MS))]
     wall_slew_period_ms: Option<u64>,
+    /// Who follows a schedule on the wall clock (precision cameras): off;
+    /// all (every camera, no server, no packet); server (the server pins its
+    /// frames to it and sends packets).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ScheduleMode::NAMES))]
+    schedule: Option<String>,
+    /// The server pins its start: SyncReady at this true time, ms from the
+    /// start of the simulation, 0..=600000 (precision).
+    #[arg(long, value_parser = num(l::START_MS))]
+    start_at_ms: Option<u64>,
     /// Start-of-frame timestamp jitter: each SensorTimestamp is late by
     /// 0..this µs, 0..=20000.
     #[arg(long, value_parser = num(l::JITTER_US))]
@@ -213,6 +224,12 @@ impl Args {
         }
         if self.restart_after_frame.is_some() {
             p.restart_after_frame = self.restart_after_frame;
+        }
+        if let Some(m) = self.schedule.as_deref().and_then(ScheduleMode::from_name) {
+            p.schedule = m;
+        }
+        if self.start_at_ms.is_some() {
+            p.start_at_ms = self.start_at_ms;
         }
         if self.wall_step_frame.is_some() {
             p.wall_step_frame = self.wall_step_frame;

@@ -332,10 +332,11 @@ impl Layer {
             return HookOutput::default();
         }
         let socket = self.process_controls(controls);
-        let sync_adjustment_us = (self.mode == Mode::Client).then(|| match &mut self.algo {
-            Algo::Compat(c) => c.take_adjustment(),
-            Algo::Precision(p) => p.take_adjustment(),
-        });
+        let sync_adjustment_us = match &mut self.algo {
+            Algo::Compat(c) => (self.mode == Mode::Client).then(|| c.take_adjustment()),
+            // A client, or a server pinning its frames to a schedule.
+            Algo::Precision(p) => p.take_adjustment(self.mode),
+        };
         HookOutput {
             sync_adjustment_us,
             socket,
@@ -424,6 +425,10 @@ impl Layer {
         let want = match self.mode {
             Mode::Off => None,
             Mode::Server => Some((SocketRole::Sender, self.interface)),
+            // A client that follows a schedule trusts no packet: no socket.
+            Mode::Client if matches!(&self.algo, Algo::Precision(p) if p.follows_schedule()) => {
+                None
+            }
             Mode::Client => Some((SocketRole::Receiver, self.interface)),
         };
         if want == self.socket {

@@ -24,11 +24,12 @@ use std::net::Ipv4Addr;
 
 use super::files::{clip, read_small};
 use crate::core::controls::{MAX_SYNC_FRAMES, check_interface};
+use crate::core::precision::StartAt;
 use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 15] = [
     "profile",
     "ready_tolerance",
     "group",
@@ -41,6 +42,9 @@ pub const KEYS: [&str; 12] = [
     "loopback",
     "wire_format",
     "packet_timeout",
+    "schedule",
+    "schedule_origin",
+    "start_at",
 ];
 
 /// The smallest `sync_period`, frames. A `SyncAdjustment` reaches the sensor
@@ -134,6 +138,26 @@ impl Config {
         match key {
             "profile" => {
                 self.profile = Profile::from_name(v).ok_or_else(|| bad(PROFILE_NAMES))?;
+            }
+            "schedule" => {
+                self.layer.precision.schedule =
+                    parse_bool(v).ok_or_else(|| bad("not a boolean"))?;
+            }
+            "schedule_origin" => {
+                self.layer.precision.schedule_origin_ns = parse_seconds(v).ok_or_else(|| {
+                    bad("not seconds since the epoch, 0-10000000000 (e.g. 1767225600.5)")
+                })?;
+            }
+            "start_at" => {
+                let at = match v.strip_prefix("next:") {
+                    Some(n) => parse_seconds(n)
+                        .filter(|&ns| ns > 0 && ns <= MAX_START_EVERY_NS)
+                        .map(StartAt::Next),
+                    None => parse_seconds(v).map(StartAt::At),
+                };
+                self.layer.precision.start_at = Some(at.ok_or_else(|| {
+                    bad("not seconds since the epoch (0-10000000000) or next:<seconds> (up to 86400)")
+                })?);
             }
             "ready_tolerance" => {
                 let us: u32 = v
@@ -307,13 +331,54 @@ impl Config {
             c.apply_file(&text, &path, camera_id)?;
         }
         c.apply_env(get)?;
+        c.check()?;
         Ok(c)
+    }
+
+    /// What no single key can say: a schedule and a pinned start need the
+    /// precision profile (the reference has neither).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let p = &self.layer.precision;
+        if self.profile == Profile::Compat && (p.schedule || p.start_at.is_some()) {
+            return Err(ConfigError::BadValue {
+                origin: "configuration".into(),
+                key: "profile".into(),
+                value: self.profile.name().into(),
+                reason: "schedule and start_at need profile = precision",
+            });
+        }
+        Ok(())
     }
 }
 
 /// The profiles a `profile` value may name (keep in step with `Profile::ALL`;
 /// a test checks).
 const PROFILE_NAMES: &str = "expected one of: compat, precision";
+
+/// The longest `start_at = next:<N>`, ns (a day).
+const MAX_START_EVERY_NS: i64 = 86_400 * 1_000_000_000;
+
+/// Decimal seconds since the epoch (`1767225600`, `1767225600.25`), up to
+/// 10¹⁰ s (the year 2286), as ns — exactly, not through an f64.
+fn parse_seconds(v: &str) -> Option<i64> {
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let s: i64 = whole.parse().ok().filter(|s| *s <= 10_000_000_000)?;
+    let mut ns: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
+    for _ in frac.len()..9 {
+        ns *= 10;
+    }
+    s.checked_mul(1_000_000_000)?.checked_add(ns)
+}
 
 fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
@@ -358,6 +423,52 @@ mod tests {
         pairs.push((env_name("port"), "  "));
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         assert_eq!(Config::load("cam", &env(&refs)).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn schedule_and_pinned_start() {
+        let c = Config::load(
+            "cam",
+            &env(&[
+                ("LIBCAMERA_SYNC_SCHEDULE", "on"),
+                ("LIBCAMERA_SYNC_SCHEDULE_ORIGIN", "1767225600.000001"),
+                ("LIBCAMERA_SYNC_START_AT", "next:10"),
+            ]),
+        )
+        .unwrap();
+        let p = c.layer.precision;
+        assert!(p.schedule);
+        assert_eq!(p.schedule_origin_ns, 1_767_225_600_000_001_000);
+        assert_eq!(p.start_at, Some(StartAt::Next(10_000_000_000)));
+        let c = Config::load("cam", &env(&[("LIBCAMERA_SYNC_START_AT", "1767225605.5")])).unwrap();
+        assert_eq!(
+            c.layer.precision.start_at,
+            Some(StartAt::At(1_767_225_605_500_000_000))
+        );
+        for (k, v) in [
+            ("LIBCAMERA_SYNC_SCHEDULE_ORIGIN", "-1"),
+            ("LIBCAMERA_SYNC_SCHEDULE_ORIGIN", "1e9"),
+            ("LIBCAMERA_SYNC_SCHEDULE_ORIGIN", "10000000001"),
+            ("LIBCAMERA_SYNC_SCHEDULE_ORIGIN", "1.0000000001"),
+            ("LIBCAMERA_SYNC_START_AT", "next:0"),
+            ("LIBCAMERA_SYNC_START_AT", "next:86401"),
+            ("LIBCAMERA_SYNC_START_AT", "tomorrow"),
+            ("LIBCAMERA_SYNC_START_AT", "nan"),
+            ("LIBCAMERA_SYNC_SCHEDULE", "maybe"),
+        ] {
+            let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
+            assert!(e.to_string().contains(k), "{e}");
+        }
+        // The reference has neither.
+        let e = Config::load(
+            "cam",
+            &env(&[
+                ("LIBCAMERA_SYNC_PROFILE", "compat"),
+                ("LIBCAMERA_SYNC_SCHEDULE", "on"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("precision"), "{e}");
     }
 
     #[test]

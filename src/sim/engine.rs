@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::rng::Rng;
-use super::scenario::{CameraSpec, Role, Scenario};
+use super::scenario::{CameraSpec, Role, Scenario, ScheduleMode};
 use super::sensor::{HostClock, Sensor};
 use crate::core::{CameraControls, ClockSample, Completion, Controls, Mode, Profile};
 use crate::net::{MemDatagram, MemoryTransport};
@@ -162,6 +162,8 @@ type SimInstance = Instance<MemoryTransport, ManualClock>;
 
 struct Camera {
     inst: SimInstance,
+    /// The mode its application sets.
+    mode: Mode,
     sensor: Option<Sensor>,
     run: u32,
     started_runs: u32,
@@ -201,9 +203,8 @@ pub fn run(sc: &Scenario, profile: Profile) -> ProfileRun {
 /// every camera otherwise configured as the scenario says.
 pub fn run_rig(sc: &Scenario, rig: Rig) -> ProfileRun {
     let base = sc.params.config();
-    run_configured(sc, rig, |c| Config {
-        profile: rig.profile(c.role),
-        ..base.clone()
+    run_configured(sc, rig, |c| {
+        sc.params.camera_config(&base, c.role, rig.profile(c.role))
     })
 }
 
@@ -222,13 +223,25 @@ pub fn run_configured(
         .iter()
         .map(|c| {
             let s = |what: &str| Rng::stream(seed, &format!("{what}/{}", c.name));
+            let config = config(c);
+            // Following the schedule, the server camera is one more client.
+            let mode = match c.role {
+                Role::Server
+                    if config.layer.precision.schedule && p.schedule == ScheduleMode::All =>
+                {
+                    Mode::Client
+                }
+                Role::Server => Mode::Server,
+                Role::Client => Mode::Client,
+            };
             Camera {
                 inst: Instance::from_parts(
                     &c.name,
-                    Ok(config(c)),
+                    Ok(config),
                     MemoryTransport::new(),
                     ManualClock::default(),
                 ),
+                mode,
                 sensor: None,
                 run: 0,
                 started_runs: 0,
@@ -400,10 +413,7 @@ impl Engine<'_> {
         let run = c.run;
         let fd = i64::from(p.frame_duration_us);
         let controls = Controls {
-            sync_mode: Some(match spec.role {
-                Role::Server => Mode::Server.as_control(),
-                Role::Client => Mode::Client.as_control(),
-            }),
+            sync_mode: Some(c.mode.as_control()),
             frame_duration_limits_us: Some([fd, fd]),
             ..Controls::default()
         };

@@ -30,10 +30,12 @@ use serde::Serialize;
 pub use engine::{CameraTrace, FrameRecord, ProfileRun, Rig};
 pub use metrics::{ErrorStats, Reference};
 pub use scenario::{
-    CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, limits,
+    CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, ScheduleMode,
+    limits,
 };
 
 use crate::core::Profile;
+use crate::core::precision::lattice::Lattice;
 
 /// Per-client results of one profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,6 +89,12 @@ pub struct ClientMetrics {
     /// How far |phase error| exceeds that frame's |wall-clock difference|
     /// (0 when within it): what the sync layer adds on top of the clocks.
     pub beyond_wall: ErrorStats,
+    /// With a schedule: its first SyncReady frame's start (on its host's
+    /// wall clock) minus the nearest lattice point, µs.
+    pub first_ready_vs_lattice_us: Option<f64>,
+    /// With a pinned start: its first SyncReady frame's start (on its
+    /// host's wall clock) minus the pinned instant, µs.
+    pub first_ready_vs_start_us: Option<f64>,
 }
 
 /// The server's results of one profile.
@@ -95,6 +103,10 @@ pub struct ServerMetrics {
     pub camera: String,
     pub frames_to_ready: Option<u64>,
     pub packets_sent: u64,
+    /// Its first SyncReady frame's start against the schedule and the
+    /// pinned start (see [`ClientMetrics`]).
+    pub first_ready_vs_lattice_us: Option<f64>,
+    pub first_ready_vs_start_us: Option<f64>,
 }
 
 /// All clients together.
@@ -198,6 +210,9 @@ fn server_index(sc: &Scenario) -> usize {
 /// The server's frames as a reference for phase errors.
 pub fn server_reference(sc: &Scenario, run: &ProfileRun) -> Reference {
     let half = i64::from(sc.params.frame_duration_us) * 500;
+    if sc.params.schedule == ScheduleMode::All && run.rig.server == Profile::Precision {
+        return lattice_reference(sc, run);
+    }
     let frames = &run.cameras[server_index(sc)].frames;
     // A frame without metadata (dropped, or completed after the end) keeps
     // the state its run last reported.
@@ -222,6 +237,40 @@ pub fn server_reference(sc: &Scenario, run: &ProfileRun) -> Reference {
             .iter()
             .map(|&(a, b)| (a - half, b + half))
             .collect(),
+    }
+}
+
+/// With every camera following the schedule there is no server: the
+/// reference is the lattice itself, as the first camera's wall clock places
+/// it in true time (always ready), over the first camera's streaming spans.
+fn lattice_reference(sc: &Scenario, run: &ProfileRun) -> Reference {
+    let period = i64::from(sc.params.frame_duration_us) * 1000;
+    let half = period / 2;
+    let idx = server_index(sc);
+    let host = sc.cameras[idx].host;
+    let epoch = run.hosts.get(host).map_or(0, |h| h.wall_epoch_ns);
+    let mut sofs = Vec::new();
+    let mut spans = Vec::new();
+    for &(a, b) in &run.server_runs {
+        spans.push((a - half, b + half));
+        // Lattice points k·T on the wall clock, wall = epoch + t + error(t).
+        let mut t = a - period;
+        let w = epoch + t + run.wall_error(host, t);
+        t -= w.rem_euclid(period);
+        while t <= b + period {
+            let err = run.wall_error(host, t);
+            let w = epoch + t + err;
+            // Land exactly on the point even as the error drifts.
+            sofs.push(t - Lattice::new(0, period).map_or(0, |l| l.error(w)));
+            t += period;
+        }
+    }
+    sofs.sort_unstable();
+    sofs.dedup();
+    Reference {
+        ready: vec![true; sofs.len()],
+        sofs,
+        spans,
     }
 }
 
@@ -277,10 +326,34 @@ fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
     let first_ready = |t: &CameraTrace| t.frames.iter().position(|f| f.sync_ready == Some(true));
     let st = &run.cameras[server_idx];
     let server_host = sc.cameras[server_idx].host;
+    // A camera's first SyncReady frame on its host's wall clock, against the
+    // schedule's lattice and the pinned start.
+    let period_ns = i64::from(sc.params.frame_duration_us) * 1000;
+    let first_ready_wall = |i: usize| -> Option<i64> {
+        let t = &run.cameras[i];
+        let f = &t.frames[first_ready(t)?];
+        let host = sc.cameras[i].host;
+        let epoch = run.hosts.get(host).map_or(0, |h| h.wall_epoch_ns);
+        Some(epoch + f.true_sof_ns + run.wall_error(host, f.true_sof_ns))
+    };
+    let vs_lattice = |i: usize| {
+        (sc.params.schedule != ScheduleMode::Off)
+            .then(|| first_ready_wall(i))
+            .flatten()
+            .and_then(|w| Some(Lattice::new(0, period_ns)?.error(w) as f64 / 1000.0))
+    };
+    let vs_start = |i: usize| {
+        let ms = sc.params.start_at_ms?;
+        let w = first_ready_wall(i)?;
+        let epoch = run.hosts.first().map_or(0, |h| h.wall_epoch_ns);
+        Some((w - (epoch + ms as i64 * 1_000_000)) as f64 / 1000.0)
+    };
     let server = ServerMetrics {
         camera: sc.cameras[server_idx].name.clone(),
         frames_to_ready: first_ready(st).map(|i| st.frames[i].frame),
         packets_sent: st.packets_sent,
+        first_ready_vs_lattice_us: vs_lattice(server_idx),
+        first_ready_vs_start_us: vs_start(server_idx),
     };
     let fault = fault_ns(sc, run);
     let mut clients = Vec::new();
@@ -401,6 +474,8 @@ fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
             wall_offset_vs_server_us: (mean_wall_diff * 1000.0).round() / 1000.0,
             alignment_wall: ErrorStats::of(&wall_errors),
             beyond_wall: ErrorStats::of(&beyond),
+            first_ready_vs_lattice_us: vs_lattice(i),
+            first_ready_vs_start_us: vs_start(i),
         });
     }
     let all_ready = clients.iter().all(|c| c.frames_to_ready.is_some());

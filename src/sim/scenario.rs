@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::rng::{Rng, fnv1a};
 use super::sensor::{HostClock, SensorParams, WALL_EPOCH_NS};
-use crate::core::LayerParams;
+use crate::core::precision::StartAt;
+use crate::core::{LayerParams, Profile};
 use crate::plugin::Config;
 
 /// A camera's part in the rig.
@@ -15,6 +16,34 @@ use crate::plugin::Config;
 pub enum Role {
     Server,
     Client,
+}
+
+/// Who follows a schedule (a lattice on the wall clock) in a simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleMode {
+    /// Nobody: clients follow the server's packets.
+    #[default]
+    Off,
+    /// Every camera, the server's included, as a client of the schedule:
+    /// no server, no packet.
+    All,
+    /// The server pins its frames to the schedule and sends packets; the
+    /// clients follow them.
+    Server,
+}
+
+impl ScheduleMode {
+    pub const NAMES: [&'static str; 3] = ["off", "all", "server"];
+
+    pub fn from_name(s: &str) -> Option<ScheduleMode> {
+        match s {
+            "off" => Some(ScheduleMode::Off),
+            "all" => Some(ScheduleMode::All),
+            "server" => Some(ScheduleMode::Server),
+            _ => None,
+        }
+    }
 }
 
 /// Line times: drawn uniformly from a range, or given per camera (cycled).
@@ -87,6 +116,12 @@ pub struct ScenarioParams {
     pub wall_step_frame: Option<u64>,
     /// ... by this much, µs.
     pub wall_step_us: i64,
+    /// Who follows a schedule on the wall clock (precision cameras only;
+    /// the lattice starts at the epoch, spaced by the frame duration).
+    pub schedule: ScheduleMode,
+    /// The server pins its start (precision only): ready at this true time
+    /// (ms from the start of the simulation) as its wall clock reads it.
+    pub start_at_ms: Option<u64>,
     pub sync_period: u32,
     pub ready_frame: u32,
     pub min_adjustment_us: u32,
@@ -206,6 +241,8 @@ impl ScenarioParams {
             restart_gap_ms: 1_000,
             wall_step_frame: None,
             wall_step_us: 0,
+            schedule: ScheduleMode::Off,
+            start_at_ms: None,
             sync_period: l.sync_period,
             ready_frame: l.ready_frame,
             min_adjustment_us: l.min_adjustment_us,
@@ -361,6 +398,9 @@ impl ScenarioParams {
             &l::SLEW_PERIOD_MS,
         )?;
         within("jitter_us", self.jitter_us, &l::JITTER_US)?;
+        if let Some(v) = self.start_at_ms {
+            within("start_at_ms", v, &l::START_MS)?;
+        }
         match &self.line_ns {
             LineTimes::Range(a, b) => span("line_ns", (*a, *b), &l::LINE_NS)?,
             LineTimes::List(v) => {
@@ -605,6 +645,17 @@ impl ScenarioParams {
                     self.wall_step_us
                 )
             }),
+            match self.schedule {
+                ScheduleMode::Off => None,
+                ScheduleMode::All => {
+                    Some("every precision camera follows the schedule (no server)".to_string())
+                }
+                ScheduleMode::Server => {
+                    Some("a precision server pins its frames to the schedule".to_string())
+                }
+            },
+            self.start_at_ms
+                .map(|ms| format!("a precision server's start pinned at {ms} ms")),
             when(
                 (self.sync_period, self.ready_frame, self.min_adjustment_us)
                     != (l.sync_period, l.ready_frame, l.min_adjustment_us),
@@ -616,6 +667,29 @@ impl ScenarioParams {
         ];
         parts.extend(optional.into_iter().flatten());
         parts.join(", ")
+    }
+
+    /// One camera's configuration: `base` on `profile`, with the schedule
+    /// and pinned start of a precision camera (the reference has neither).
+    pub fn camera_config(&self, base: &Config, role: Role, profile: Profile) -> Config {
+        let mut c = Config {
+            profile,
+            ..base.clone()
+        };
+        if profile == Profile::Precision {
+            let p = &mut c.layer.precision;
+            p.schedule = match self.schedule {
+                ScheduleMode::Off => false,
+                ScheduleMode::All => true,
+                ScheduleMode::Server => role == Role::Server,
+            };
+            if role == Role::Server {
+                p.start_at = self
+                    .start_at_ms
+                    .map(|ms| StartAt::At(WALL_EPOCH_NS + ms as i64 * 1_000_000));
+            }
+        }
+        c
     }
 
     /// The configuration every camera's plugin instance gets (the default

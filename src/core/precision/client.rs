@@ -22,12 +22,18 @@
 //! `SyncReady` turns true on the server's ready frame and only once the
 //! estimated error has stayed within the tolerance (one line by default)
 //! for three frames (`defects.md` 18). A server restart re-arms it.
+//!
+//! The same loop follows a [`Lattice`] on the wall clock instead of a
+//! server (schedule mode, and a server pinning its own frames): then it
+//! reads no packet, and is ready from the first lattice point it is aligned
+//! on (or from the pinned start).
 
 use super::PrecisionParams;
 use super::clock::WallFit;
 use super::grid::{Grid, Offer, Sample};
+use super::lattice::Lattice;
 use super::probe::{Learned, Probe};
-use super::timeline::Timeline;
+use super::timeline::{Observed, Timeline};
 use crate::core::controls::CameraControls;
 use crate::core::layer::{FrameOutput, PacketSource};
 
@@ -61,6 +67,18 @@ pub(super) struct Env<'a> {
     pub camera: &'a CameraControls,
     /// `FrameDurationLimits`, ns (0: unknown).
     pub nominal: f64,
+    /// Align to this lattice instead of a server's packets.
+    pub lattice: Option<Lattice>,
+    /// The agreed ready instant on the wall clock, if pinned.
+    pub ready_wall: Option<i64>,
+}
+
+/// What the frames are aligned to on one frame: the server's grid (the
+/// client's), or a lattice on the wall clock through the fit.
+#[derive(Clone, Copy)]
+struct Aim<'a> {
+    lattice: Option<Lattice>,
+    fit: &'a WallFit,
 }
 
 /// The requests landing on one frame, not yet seen in the timestamps. The
@@ -147,6 +165,39 @@ impl Client {
         self.ready
     }
 
+    /// The last frame counted as locked (for a server pinning its frames).
+    pub(super) fn locked(&self) -> bool {
+        self.locked_run >= LOCK_FRAMES
+    }
+
+    /// Something to align to.
+    fn aim_known(&self, aim: Aim<'_>) -> bool {
+        aim.lattice.is_some() || (!self.grid.is_empty() && self.grid.period() > 0.0)
+    }
+
+    /// A MONOTONIC time minus the nearest target frame, ns.
+    fn aim_error(&self, aim: Aim<'_>, mono: i64) -> f64 {
+        match aim.lattice {
+            Some(l) => l.error(aim.fit.wall(mono)) as f64 / aim.fit.rate(),
+            None => self.grid.error(mono),
+        }
+    }
+
+    /// The target's frame period, MONOTONIC ns.
+    fn aim_period(&self, aim: Aim<'_>) -> f64 {
+        match aim.lattice {
+            Some(l) => l.period_ns as f64 / aim.fit.rate(),
+            None => self.grid.period(),
+        }
+    }
+
+    /// The target's period is measured (a lattice's is given; a server's
+    /// from two packets: one packet's rounded frame_duration can drift a
+    /// client by 15 µs over 30 frames).
+    fn aim_measured(&self, aim: Aim<'_>) -> bool {
+        aim.lattice.is_some() || self.grid.len() >= 2
+    }
+
     /// The request for the queue that follows frame `last`: the pending
     /// correction (once) or 0.
     pub(super) fn take_adjustment(&mut self, last: i64, limits: Option<[i32; 2]>) -> i32 {
@@ -212,7 +263,8 @@ impl Client {
         }
     }
 
-    /// One completed frame in Client mode. Returns its index.
+    /// One completed frame in Client mode (or a server pinning its frames
+    /// to a lattice). Returns what the timeline made of it.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn frame(
         &mut self,
@@ -223,7 +275,11 @@ impl Client {
         step: Option<i64>,
         packets: &mut dyn PacketSource,
         out: &mut FrameOutput,
-    ) -> i64 {
+    ) -> Observed {
+        let aim = Aim {
+            lattice: env.lattice,
+            fit,
+        };
         // 1. The camera's own timeline.
         let probing = self.probing == Probing::Running;
         let obs = {
@@ -238,11 +294,20 @@ impl Client {
         let k = obs.index;
         self.learn_line(k, obs.innovation, obs.broke);
 
-        // 2. The server's grid, on our MONOTONIC clock.
+        // 2. The server's grid, on our MONOTONIC clock (a lattice trusts no
+        // packet: they are not even read).
         if let Some(step) = step {
             self.grid.expect_step(step, ts);
+            if env.lattice.is_some() {
+                tracing::warn!(
+                    step_us = step / 1000,
+                    "the wall clock stepped: re-aligning to the schedule on the new clock"
+                );
+            }
         }
-        while let Some(p) = packets.next_packet() {
+        while env.lattice.is_none()
+            && let Some(p) = packets.next_packet()
+        {
             out.diag.packets += 1;
             if p.validate().is_err() {
                 continue;
@@ -283,18 +348,24 @@ impl Client {
         self.probe(env, timeline, k, ts);
 
         // 4. Where this frame is against the server, and the next request.
-        let locked = self.control(env, timeline, k, out);
+        let locked = self.control(env, aim, timeline, k, out);
         self.locked_run = if locked { self.locked_run + 1 } else { 0 };
         out.diag.locked = locked;
 
         // 5. Ready.
         let (sof, frac) = timeline.sof();
         let wall = fit.wall(sof.saturating_add(frac.round() as i64));
-        if self.seen && !self.grid.is_empty() {
-            let ready_ns = self.grid.ready_ns();
+        // The agreed instant: pinned, the server's, or (following a lattice)
+        // the first lattice point aligned on.
+        let ready_wall = match (env.ready_wall, env.lattice) {
+            (Some(w), _) => Some(w),
+            (None, Some(_)) => Some(i64::MIN),
+            (None, None) => (self.seen && !self.grid.is_empty()).then(|| self.grid.ready_ns()),
+        };
+        if let Some(ready_ns) = ready_wall {
             if !self.ready
                 && self.locked_run >= LOCK_FRAMES
-                && wall as f64 + self.grid.period() / 2.0 > ready_ns as f64
+                && wall as f64 + self.aim_period(aim) / 2.0 > ready_ns as f64
             {
                 self.ready = true;
                 out.diag.sync_achieved = true;
@@ -305,13 +376,15 @@ impl Client {
                     "Sync achieved (client)"
                 );
             }
-            out.sync_timer_us = Some(ready_ns.saturating_sub(wall) / 1000);
+            if ready_ns != i64::MIN {
+                out.sync_timer_us = Some(ready_ns.saturating_sub(wall) / 1000);
+            }
         }
         out.sync_ready = Some(self.ready);
         out.diag.processed = true;
         out.diag.dropped = u32::try_from(obs.dropped).unwrap_or(u32::MAX);
         out.diag.t_us = u64::try_from(wall / 1000).unwrap_or(0);
-        k
+        obs
     }
 
     /// Refine the line time from small whole-line requests that landed on
@@ -398,6 +471,7 @@ impl Client {
     fn control(
         &mut self,
         env: Env<'_>,
+        aim: Aim<'_>,
         timeline: &Timeline,
         k: i64,
         out: &mut FrameOutput,
@@ -419,13 +493,13 @@ impl Client {
         if matches!(self.probing, Probing::Waiting) && self.learned.is_none() {
             return false;
         }
-        if self.grid.is_empty() || self.grid.period() <= 0.0 || timeline.period() <= 0.0 {
+        if !self.aim_known(aim) || timeline.period() <= 0.0 {
             return false;
         }
         let tol = self.tolerance(env);
         // This frame's error.
         let (sof, frac) = timeline.sof();
-        let e_now = self.grid.error(sof.saturating_add(frac.round() as i64));
+        let e_now = self.aim_error(aim, sof.saturating_add(frac.round() as i64));
         out.diag.phase_error_ns = Some(e_now.round() as i64);
         // A request handed out now changes the length of frame k + delay:
         // the first start it moves is that of frame k + delay + 1.
@@ -434,8 +508,8 @@ impl Client {
         let in_flight: f64 = (k..target).map(|i| self.landing(i).0).sum();
         let pending_var: f64 = (k..target).map(|i| self.landing(i).1).sum();
         let mono = tsof.saturating_add((tfrac - in_flight).round() as i64);
-        let e = self.grid.error(mono);
-        let shorten = self.plan(env, timeline.period(), e);
+        let e = self.aim_error(aim, mono);
+        let shorten = self.plan(env, timeline.period(), self.aim_period(aim), e);
         let line = self.line_ns.max(1.0);
         let mut lines = (shorten / line).round();
         let us = (lines * line / 1000.0).round();
@@ -460,20 +534,19 @@ impl Client {
             out.diag.correction_us = Some(us as i32);
         }
         // Locked: within the tolerance, nothing large in flight, and the
-        // server's period measured from two packets (one packet's rounded
-        // frame_duration can drift a client by 15 µs over 30 frames).
+        // target's period measured.
         e_now.abs() <= tol
-            && self.grid.len() >= 2
+            && self.aim_measured(aim)
             && pending_var <= (tol / 2.0).powi(2)
             && timeline.phase_sigma() <= tol / 2.0
             && matches!(self.probing, Probing::Done)
     }
 
     /// The shortening (ns, negative: lengthening) to aim at for an error
-    /// of `e` ns (positive: this camera is late).
-    fn plan(&self, env: Env<'_>, period: f64, e: f64) -> f64 {
+    /// of `e` ns (positive: this camera is late) against frames of `server`
+    /// ns; `period` is this camera's.
+    fn plan(&self, env: Env<'_>, period: f64, server: f64, e: f64) -> f64 {
         let (max_short, max_long) = self.reach(env, period);
-        let server = self.grid.period();
         if e >= 0.0 {
             if e <= max_short {
                 return e;

@@ -19,6 +19,7 @@
 mod client;
 pub mod clock;
 pub mod grid;
+pub mod lattice;
 pub mod probe;
 mod server;
 pub mod timeline;
@@ -26,11 +27,12 @@ pub mod timeline;
 use super::clock::ClockSource;
 use super::compat::Ctx;
 use super::controls::{CameraControls, Mode};
-use super::layer::{FrameOutput, PacketSource};
+use super::layer::{FrameOutput, NoPackets, PacketSource};
 
 use client::Client;
 use clock::{Sample, WallFit};
-use server::Server;
+use lattice::Lattice;
+use server::{Pin, Server};
 use timeline::Timeline;
 
 /// Settings of the precision profile.
@@ -40,6 +42,26 @@ pub struct PrecisionParams {
     /// within this, ns (0: one line time of the camera, as measured, and at
     /// least 2 µs).
     pub ready_tolerance_ns: u32,
+    /// Schedule mode: frames start at `schedule_origin_ns + n·T` on the
+    /// wall clock (T: the frame duration the application fixes). A client
+    /// follows this lattice instead of a server (no socket, no packet); a
+    /// server pins its frames to it and still sends packets.
+    pub schedule: bool,
+    /// The schedule's origin, ns since the epoch (0: the epoch itself).
+    pub schedule_origin_ns: i64,
+    /// A server's pinned start: its ready instant on the wall clock; frame
+    /// n after it starts at that instant + n·T.
+    pub start_at: Option<StartAt>,
+}
+
+/// When a pinned server becomes ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// At this wall-clock instant, ns since the epoch.
+    At(i64),
+    /// At the first multiple of this many ns (since the epoch) that leaves
+    /// the server its `ready_frame` frames.
+    Next(i64),
 }
 
 /// The precision profile's state of one camera.
@@ -53,6 +75,8 @@ pub struct Precision {
     server: Server,
     /// The frame index of the last completed frame (−1: none this run).
     last: i64,
+    /// A `StartAt::Next` start, once resolved for this run (wall ns).
+    start_at: Option<i64>,
 }
 
 impl Precision {
@@ -65,7 +89,57 @@ impl Precision {
             client: Client::new(),
             server: Server::new(),
             last: -1,
+            start_at: None,
         }
+    }
+
+    /// A client that follows a schedule reads no packet and needs no socket.
+    pub(crate) fn follows_schedule(&self) -> bool {
+        self.params.schedule
+    }
+
+    /// A server that pins its own frames (schedule or pinned start) asks for
+    /// `SyncAdjustment` too.
+    fn pins(&self) -> bool {
+        self.params.schedule || self.params.start_at.is_some()
+    }
+
+    /// The lattice to align to this frame, and the pinned ready instant,
+    /// for frames of `period_ns` (the application's fixed frame duration)
+    /// at wall time `wall`.
+    fn aim(
+        &mut self,
+        ready_frame: u32,
+        period_ns: i64,
+        wall: i64,
+    ) -> (Option<Lattice>, Option<i64>) {
+        if period_ns <= 0 {
+            return (None, None);
+        }
+        let start = match self.params.start_at {
+            Some(StartAt::At(t)) => Some(t),
+            Some(StartAt::Next(every)) if every > 0 => {
+                Some(*self.start_at.get_or_insert_with(|| {
+                    let earliest =
+                        i128::from(wall) + i128::from(ready_frame) * i128::from(period_ns);
+                    let e = i128::from(every);
+                    i64::try_from((earliest + e - 1).div_euclid(e) * e).unwrap_or(i64::MAX)
+                }))
+            }
+            _ => None,
+        };
+        let origin = if self.params.schedule {
+            Some(self.params.schedule_origin_ns)
+        } else {
+            start
+        };
+        let lattice = origin.and_then(|o| Lattice::new(o, period_ns));
+        // A pinned start off the schedule's lattice moves to its next point.
+        let ready = match (start, lattice) {
+            (Some(s), Some(l)) => Some(l.at_or_after(s)),
+            _ => None,
+        };
+        (lattice, ready)
     }
 
     pub(crate) fn set_camera(&mut self, camera: &CameraControls) {
@@ -89,6 +163,7 @@ impl Precision {
         self.client.reset();
         self.server.reset();
         self.last = -1;
+        self.start_at = None;
     }
 
     pub(crate) fn start(&mut self, clock: &mut dyn ClockSource) {
@@ -104,11 +179,15 @@ impl Precision {
         }
     }
 
-    /// `queueRequest` in Client mode: never outside the camera's
-    /// `SyncAdjustment` limits as they are now (they change with the mode).
-    pub(crate) fn take_adjustment(&mut self) -> i32 {
-        let limits = self.camera.sync_adjustment_limits_us;
-        self.client.take_adjustment(self.last, limits)
+    /// `queueRequest`: the `SyncAdjustment` of a client, or of a server
+    /// that pins its frames; never outside the camera's limits as they are
+    /// now (they change with the mode).
+    pub(crate) fn take_adjustment(&mut self, mode: Mode) -> Option<i32> {
+        let moves = mode == Mode::Client || (mode == Mode::Server && self.pins());
+        moves.then(|| {
+            let limits = self.camera.sync_adjustment_limits_us;
+            self.client.take_adjustment(self.last, limits)
+        })
     }
 
     fn add_sample(&mut self, clock: &mut dyn ClockSource) -> Sample {
@@ -136,31 +215,72 @@ impl Precision {
         out.diag.clock_reset = matches!(sample, Sample::Step(_) | Sample::Restarted);
         out.frame_wall_clock_ns = Some(self.fit.wall(sensor_ts));
         let nominal = ctx.frame_duration_us.max(0) as f64 * 1000.0;
+        let period_ns = ctx.frame_duration_us.saturating_mul(1000);
+        let wall = self.fit.wall(sensor_ts);
         match ctx.mode {
             Mode::Off => {}
+            Mode::Server if self.pins() => {
+                // Its own frames follow the lattice, as a client's would ...
+                let (lattice, ready_wall) = self.aim(ctx.params.ready_frame, period_ns, wall);
+                let env = client::Env {
+                    params: &self.params,
+                    camera: &self.camera,
+                    nominal,
+                    lattice,
+                    ready_wall,
+                };
+                let obs = self.client.frame(
+                    env,
+                    &mut self.timeline,
+                    &self.fit,
+                    sensor_ts,
+                    step,
+                    &mut NoPackets,
+                    out,
+                );
+                self.last = obs.index;
+                // ... and it tells its clients where they are.
+                let pin = lattice.map(|lattice| Pin {
+                    ready_wall,
+                    locked: self.client.locked(),
+                    lattice,
+                });
+                self.server
+                    .frame(ctx.params, &self.timeline, &self.fit, obs, step, pin, out);
+            }
             Mode::Server => {
                 let obs = self
                     .timeline
                     .observe(sensor_ts, nominal, &mut |_| (0.0, 0.0));
                 self.last = obs.index;
                 self.server
-                    .frame(ctx.params, &self.timeline, &self.fit, obs, step, out);
+                    .frame(ctx.params, &self.timeline, &self.fit, obs, step, None, out);
             }
             Mode::Client => {
+                let (lattice, ready_wall) = if self.follows_schedule() {
+                    self.aim(ctx.params.ready_frame, period_ns, wall)
+                } else {
+                    (None, None)
+                };
                 let env = client::Env {
                     params: &self.params,
                     camera: &self.camera,
                     nominal,
+                    lattice,
+                    ready_wall,
                 };
-                self.last = self.client.frame(
-                    env,
-                    &mut self.timeline,
-                    &self.fit,
-                    sensor_ts,
-                    step,
-                    packets,
-                    out,
-                );
+                self.last = self
+                    .client
+                    .frame(
+                        env,
+                        &mut self.timeline,
+                        &self.fit,
+                        sensor_ts,
+                        step,
+                        packets,
+                        out,
+                    )
+                    .index;
             }
         }
     }

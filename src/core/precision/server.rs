@@ -15,8 +15,14 @@
 //!
 //! `SyncReady` turns true on frame `ready_frame` (counted from the first
 //! frame, dropped frames included), as with the reference.
+//!
+//! A server that pins its frames to a lattice ([`Pin`]: schedule mode, a
+//! pinned start) moves them with the client's loop first; it is ready once
+//! aligned, on the frame at its pinned ready instant if it has one (else on
+//! `ready_frame` as above), and that instant is the ready time it sends.
 
 use super::clock::WallFit;
+use super::lattice::Lattice;
 use super::timeline::{Observed, Timeline};
 use crate::core::layer::{FrameOutput, LayerParams};
 use crate::core::wire::SyncPacket;
@@ -25,6 +31,21 @@ use crate::core::wire::SyncPacket;
 const ACQUIRE_PERIOD: i64 = 8;
 /// How long clients acquire, ns.
 const ACQUIRE_NS: f64 = 1e9;
+
+/// A server's frames pinned to a lattice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Pin {
+    /// The pinned ready instant on the wall clock, if any.
+    pub ready_wall: Option<i64>,
+    /// Its frames are aligned to the lattice.
+    pub locked: bool,
+    /// The lattice. Its spacing is the period the frames now run at (the
+    /// sensor's own, which the timeline keeps, is corrected every frame),
+    /// and so the frame duration announced; the frame time announced is the
+    /// lattice point the frame is aligned to, not where its start fell on
+    /// the line grid, so that clients land on the lattice too.
+    pub lattice: Lattice,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Server {
@@ -74,6 +95,7 @@ impl Server {
         fit: &WallFit,
         obs: Observed,
         step: Option<i64>,
+        pin: Option<Pin>,
         out: &mut FrameOutput,
     ) {
         let k = obs.index;
@@ -92,7 +114,20 @@ impl Server {
         let sof = sof.saturating_add(frac.round() as i64);
         let wall = fit.wall(sof);
         let ready_frame = i64::from(params.ready_frame);
-        if !self.ready && k >= ready_frame {
+        let due = match pin {
+            None => k >= ready_frame,
+            Some(Pin {
+                ready_wall: Some(at),
+                locked,
+                ..
+            }) => locked && wall as f64 + period * fit.rate() / 2.0 > at as f64,
+            Some(Pin {
+                ready_wall: None,
+                locked,
+                ..
+            }) => locked && k >= ready_frame,
+        };
+        if !self.ready && due {
             self.ready = true;
             let (r, f) = timeline.sof_at(ready_frame);
             self.ready_sof = Some(r.saturating_add(f.round() as i64));
@@ -103,7 +138,13 @@ impl Server {
             let (r, f) = timeline.sof_at(ready_frame);
             r.saturating_add(f.round() as i64)
         });
-        let ready_ns = fit.wall(ready_sof);
+        let ready_ns = match pin {
+            Some(Pin {
+                ready_wall: Some(at),
+                ..
+            }) => at,
+            _ => fit.wall(ready_sof),
+        };
         let sync_period = i64::from(params.sync_period.max(1));
         let every = if k < self.acquire_until {
             ACQUIRE_PERIOD.min(sync_period)
@@ -116,14 +157,21 @@ impl Server {
         };
         if due && period > 0.0 {
             self.last_sent = Some(k);
-            let fd = (period * fit.rate() / 1000.0).round();
+            let fd = match pin {
+                Some(p) => (p.lattice.period_ns as f64 / 1000.0).round(),
+                None => (period * fit.rate() / 1000.0).round(),
+            };
+            let frame_wall = match pin {
+                Some(p) => wall.saturating_sub(p.lattice.error(wall)),
+                None => wall,
+            };
             let packet = SyncPacket {
                 frame_duration_us: if fd >= 1.0 && fd <= f64::from(u32::MAX) {
                     fd as u32
                 } else {
                     0
                 },
-                frame_ts_us: us(wall),
+                frame_ts_us: us(frame_wall),
                 ready_time_us: us(ready_ns),
             };
             tracing::debug!(
