@@ -88,6 +88,7 @@ impl Server {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn frame(
         &mut self,
         params: &LayerParams,
