@@ -340,7 +340,9 @@ fn monitor_exits_cleanly_on_sigint() {
 
 #[test]
 fn demo_with_64_clients_gets_every_client_ready() {
-    let v = demo_json(&port(6), "64", "4");
+    // 6 s: a precision client measures its camera for ~25 frames first, and
+    // 64 clients in real time on a loaded machine need slack.
+    let v = demo_json(&port(6), "64", "6");
     assert_eq!(v["all_clients_ready"], true);
     let cams = v["cameras"].as_array().unwrap();
     assert_eq!(cams.len(), 65);
