@@ -98,7 +98,7 @@ fn c_program_in_a_release_build_ignores_camsync_debug_panic() {
 fn c_program_survives_a_panic_behind_the_api() {
     let out = run(
         "panic",
-        port(2),
+        port(4),
         &[("CAMSYNC_DEBUG_PANIC", "request_completed")],
     );
     assert!(out.contains("host survived"), "{out}");
@@ -116,7 +116,7 @@ fn c_program_survives_a_panic_behind_the_api() {
 fn c_program_bad_config_keeps_the_controls_and_says_why_at_start() {
     let out = run(
         "disabled",
-        port(0),
+        port(5),
         &[("LIBCAMERA_SYNC_TTL", "999"), ("LIBCAMERA_LOG_LEVELS", "")],
     );
     let errors: Vec<&str> = out
@@ -147,7 +147,7 @@ fn c_program_empty_variables_count_as_unset() {
     // program needs the compat profile.)
     run(
         "sync",
-        port(1),
+        port(6),
         &[
             ("LIBCAMERA_SYNC_GROUP", ""),
             ("LIBCAMERA_SYNC_TTL", " "),
@@ -178,7 +178,7 @@ fn c_program_logs_to_libcamera_log_file_at_libcamera_log_levels() {
     let _ = std::fs::remove_file(&log);
     let out = run(
         "sync",
-        port(3),
+        port(7),
         &[
             ("LIBCAMERA_LOG_FILE", log.to_str().unwrap()),
             ("LIBCAMERA_LOG_LEVELS", "*:ERROR,SyncLayer:DEBUG"),
@@ -195,7 +195,7 @@ fn c_program_logs_to_libcamera_log_file_at_libcamera_log_levels() {
 
     let quiet = run(
         "sync",
-        port(4),
+        port(8),
         &[("LIBCAMERA_LOG_LEVELS", "SyncLayer:WARN")],
     );
     assert!(!quiet.contains(" INFO SyncLayer"), "{quiet}");
@@ -206,7 +206,7 @@ fn c_program_log_sink_gets_every_record_and_nothing_goes_to_stderr() {
     let o = Command::new(program())
         .arg("log")
         .env("LIBCAMERA_SYNC_INTERFACE", "127.0.0.1")
-        .env("LIBCAMERA_SYNC_PORT", port(0).to_string())
+        .env("LIBCAMERA_SYNC_PORT", port(9).to_string())
         .env("LIBCAMERA_SYNC_SYNC_PERIOD", "8")
         .env("LIBCAMERA_SYNC_PROFILE", "compat")
         .env("LIBCAMERA_LOG_LEVELS", "SyncLayer:DEBUG")

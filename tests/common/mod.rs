@@ -13,8 +13,13 @@ use std::sync::OnceLock;
 /// A port for this test process (net_loopback.rs uses 20000-41000; each
 /// test binary here adds its own offset below 5).
 pub fn port(offset: u16) -> u16 {
-    45000 + (std::process::id() % 4000) as u16 * 5 + offset
+    assert!(offset < PORTS_PER_PROCESS, "port offset {offset}");
+    45000 + (std::process::id() % 2000) as u16 * PORTS_PER_PROCESS + offset
 }
+
+/// The ports a test process has, one per test that sends: tests run in
+/// parallel, and two on one port hear each other's packets.
+pub const PORTS_PER_PROCESS: u16 = 10;
 
 /// `target/<profile>`, where cargo put libcamsync.so.
 pub fn lib_dir() -> PathBuf {
