@@ -99,6 +99,37 @@ typedef uint32_t camsync_socket;
 #endif // __cplusplus
 
 /**
+ * This host's wall clock, as the kernel saw it at the layer's last check.
+ */
+enum camsync_clock_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Not read yet (the layer reads it on the first frame with sync on,
+     * then every 10 s), or the kernel would not say.
+     */
+    CAMSYNC_CLOCK_STATE_UNKNOWN = 0,
+    /**
+     * An NTP or PTP daemon disciplines it.
+     */
+    CAMSYNC_CLOCK_STATE_SYNCHRONISED = 1,
+    /**
+     * Nothing does (the kernel's STA_UNSYNC): cameras on other hosts can
+     * be any distance away.
+     */
+    CAMSYNC_CLOCK_STATE_UNSYNCHRONISED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum camsync_clock_state camsync_clock_state;
+#else
+typedef uint32_t camsync_clock_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * One camera's sync layer (opaque to C).
  */
 typedef struct camsync_layer camsync_layer;
@@ -267,6 +298,28 @@ typedef struct camsync_stats {
      * Stale datagrams discarded when a receiver was opened.
      */
     uint64_t rx_flushed;
+    /**
+     * This host's wall clock at the last check. Across hosts, frames are
+     * never closer than the hosts' clocks agree.
+     */
+    camsync_clock_state clock_state;
+    /**
+     * Its estimated error, µs, as the daemon set it (-1: not read).
+     */
+    int64_t clock_est_error_us;
+    /**
+     * Its maximum error, µs (-1: not read).
+     */
+    int64_t clock_max_error_us;
+    /**
+     * The bound the estimated error is judged against, µs (the
+     * `clock_error_bound` key, or one line time).
+     */
+    double clock_error_bound_us;
+    /**
+     * Warnings given that the clock was unsynchronised or beyond the bound.
+     */
+    uint64_t clock_warnings;
 } camsync_stats;
 
 /**

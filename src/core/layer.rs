@@ -274,6 +274,15 @@ impl Layer {
         }
     }
 
+    /// The sensor's line time, ns, once measured (a precision client's
+    /// probe measures it; nothing else does).
+    pub fn line_time_ns(&self) -> Option<u64> {
+        match &self.algo {
+            Algo::Compat(_) => None,
+            Algo::Precision(p) => p.line_ns().map(|l| l.round() as u64),
+        }
+    }
+
     /// The `FrameDurationLimits` min in use, µs (0 = unknown).
     pub fn frame_duration_us(&self) -> i64 {
         self.frame_duration_us

@@ -415,6 +415,15 @@ pub extern "C" fn camsync_layer_stats(
             rx_accepted: s.rx.accepted,
             rx_rejected: s.rx.rejected(),
             rx_flushed: s.rx.flushed,
+            clock_state: match s.clock {
+                None => camsync_clock_state::Unknown,
+                Some(k) if k.synchronised => camsync_clock_state::Synchronised,
+                Some(_) => camsync_clock_state::Unsynchronised,
+            },
+            clock_est_error_us: s.clock.map_or(-1, |k| k.est_error_us),
+            clock_max_error_us: s.clock.map_or(-1, |k| k.max_error_us),
+            clock_error_bound_us: s.clock_bound_ns as f64 / 1000.0,
+            clock_warnings: s.clock_warnings,
         });
         camsync_result::Ok
     })

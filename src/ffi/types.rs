@@ -205,6 +205,21 @@ pub enum camsync_socket {
     Receiver = 2,
 }
 
+/// This host's wall clock, as the kernel saw it at the layer's last check.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum camsync_clock_state {
+    /// Not read yet (the layer reads it on the first frame with sync on,
+    /// then every 10 s), or the kernel would not say.
+    #[default]
+    Unknown = 0,
+    /// An NTP or PTP daemon disciplines it.
+    Synchronised = 1,
+    /// Nothing does (the kernel's STA_UNSYNC): cameras on other hosts can
+    /// be any distance away.
+    Unsynchronised = 2,
+}
+
 /// Counters and state of a layer instance.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -224,6 +239,18 @@ pub struct camsync_stats {
     pub rx_rejected: u64,
     /// Stale datagrams discarded when a receiver was opened.
     pub rx_flushed: u64,
+    /// This host's wall clock at the last check. Across hosts, frames are
+    /// never closer than the hosts' clocks agree.
+    pub clock_state: camsync_clock_state,
+    /// Its estimated error, µs, as the daemon set it (-1: not read).
+    pub clock_est_error_us: i64,
+    /// Its maximum error, µs (-1: not read).
+    pub clock_max_error_us: i64,
+    /// The bound the estimated error is judged against, µs (the
+    /// `clock_error_bound` key, or one line time).
+    pub clock_error_bound_us: f64,
+    /// Warnings given that the clock was unsynchronised or beyond the bound.
+    pub clock_warnings: u64,
 }
 
 /// A log record's severity: libcamera's `LogSeverity` values (the layer

@@ -3,15 +3,21 @@
 //! ([`SystemClock`]) and one its owner sets ([`ManualClock`], for the
 //! simulator, the trace replay and tests).
 
+use super::health::KernelClock;
 use crate::core::{ClockSample, ClockSource, Profile};
 
 /// What an instance reads: [`ClockSource::sample`] for the wall-clock fit (the
 /// core asks for it), and a monotonic `now` for the instance's own timers
-/// (rate-limited logs, the silence warning). Nothing the layer outputs
-/// depends on `now`.
+/// (rate-limited logs, the silence warning), and the kernel's view of the
+/// wall clock (its health). Nothing the layer outputs depends on either.
 pub trait Clock: ClockSource {
     /// A monotonic time, ns.
     fn now_ns(&mut self) -> u64;
+
+    /// The kernel's view of this host's wall clock (`None`: not known).
+    fn kernel_clock(&mut self) -> Option<KernelClock> {
+        None
+    }
 }
 
 /// The system clocks. The wall-clock fit reads the input clock (the one the
@@ -59,6 +65,10 @@ impl Clock for SystemClock {
     fn now_ns(&mut self) -> u64 {
         now_ns(nix::time::ClockId::CLOCK_MONOTONIC)
     }
+
+    fn kernel_clock(&mut self) -> Option<KernelClock> {
+        KernelClock::read()
+    }
 }
 
 /// A clock its owner sets before each hook: the sample the core gets if it
@@ -71,6 +81,8 @@ pub struct ManualClock {
     pub now_ns: u64,
     /// Samples taken so far.
     pub samples: u64,
+    /// What [`Clock::kernel_clock`] returns.
+    pub kernel: Option<KernelClock>,
 }
 
 impl ManualClock {
@@ -91,5 +103,9 @@ impl ClockSource for ManualClock {
 impl Clock for ManualClock {
     fn now_ns(&mut self) -> u64 {
         self.now_ns
+    }
+
+    fn kernel_clock(&mut self) -> Option<KernelClock> {
+        self.kernel
     }
 }

@@ -29,7 +29,7 @@ use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 16] = [
     "profile",
     "ready_tolerance",
     "group",
@@ -42,6 +42,7 @@ pub const KEYS: [&str; 15] = [
     "loopback",
     "wire_format",
     "packet_timeout",
+    "clock_error_bound",
     "schedule",
     "schedule_origin",
     "start_at",
@@ -62,6 +63,10 @@ pub const MAX_SYNC_PERIOD: u32 = 10_000;
 /// The largest `ready_tolerance`, µs (a few frames' worth of lines; beyond
 /// it "ready" would mean nothing).
 pub const MAX_READY_TOLERANCE_US: u32 = 100_000;
+
+/// The largest `clock_error_bound`, µs (a second: beyond it no rig holds
+/// frames together across hosts).
+pub const MAX_CLOCK_ERROR_BOUND_US: u32 = 1_000_000;
 
 /// The largest configuration file read, bytes (a real one is a few hundred).
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
@@ -90,6 +95,10 @@ pub struct Config {
     /// Warn when a client has had no valid packet, or a server's sends have
     /// failed, for this long (s; 0: never).
     pub packet_timeout_s: u32,
+    /// Warn when this host's wall clock is unsynchronised or its estimated
+    /// error exceeds this, µs (0: one line time, once a precision client has
+    /// measured it, else [`super::health::FALLBACK_BOUND_NS`]).
+    pub clock_error_bound_us: u32,
 }
 
 /// The default `packet_timeout`, s.
@@ -102,6 +111,7 @@ impl Default for Config {
             layer: LayerParams::default(),
             net: NetConfig::default(),
             packet_timeout_s: DEFAULT_PACKET_TIMEOUT_S,
+            clock_error_bound_us: 0,
         }
     }
 }
@@ -230,6 +240,13 @@ impl Config {
                     .ok()
                     .filter(|t| *t <= 3600)
                     .ok_or_else(|| bad("not an integer 0-3600 (seconds; 0: never warn)"))?
+            }
+            "clock_error_bound" => {
+                self.clock_error_bound_us = v
+                    .parse()
+                    .ok()
+                    .filter(|us| *us <= MAX_CLOCK_ERROR_BOUND_US)
+                    .ok_or_else(|| bad("not an integer 0-1000000 (µs; 0: one line time)"))?
             }
             _ => {
                 return Err(ConfigError::UnknownKey {
@@ -499,12 +516,14 @@ mod tests {
                 ("LIBCAMERA_SYNC_PROFILE", "compat"),
                 ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "0"),
                 ("LIBCAMERA_SYNC_READY_TOLERANCE", "25"),
+                ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "500"),
             ]),
         )
         .unwrap();
         assert_eq!(c.profile, Profile::Compat);
         assert_eq!(c.packet_timeout_s, 0);
         assert_eq!(c.layer.precision.ready_tolerance_ns, 25_000);
+        assert_eq!(c.clock_error_bound_us, 500);
         assert_eq!(c.net.group, Ipv4Addr::new(239, 1, 2, 3));
         assert_eq!(c.net.port, 12345);
         assert_eq!(c.layer.sync_period, 10);
@@ -538,6 +557,9 @@ mod tests {
             ("LIBCAMERA_SYNC_READY_TOLERANCE", "-1"),
             ("LIBCAMERA_SYNC_READY_TOLERANCE", "100001"),
             ("LIBCAMERA_SYNC_READY_TOLERANCE", "1e3"),
+            ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "-1"),
+            ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "1000001"),
+            ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "20us"),
         ] {
             let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(k), "{e}");

@@ -40,6 +40,7 @@ use crate::net::{Transport, UdpTransport};
 
 use super::clock::{Clock, SystemClock};
 use super::config::{Config, ConfigError};
+use super::health::{FALLBACK_BOUND_NS, Health, KernelClock};
 use super::logging::Scope;
 use super::notices::{Notices, Where};
 use super::rx::{Rx, RxStats};
@@ -139,6 +140,13 @@ pub struct Stats {
     pub clamped: u64,
     /// Datagrams received, by outcome (client).
     pub rx: RxStats,
+    /// This host's wall clock at the last check (at the first frame with
+    /// sync on, then every 10 s; `None`: not read yet, or not readable).
+    pub clock: Option<KernelClock>,
+    /// The bound its estimated error was judged against, ns.
+    pub clock_bound_ns: u64,
+    /// Warnings that it was unsynchronised or beyond the bound.
+    pub clock_warnings: u64,
 }
 
 struct State<T, C> {
@@ -165,6 +173,7 @@ struct State<T, C> {
     /// Clamped adjustments are logged at most every few seconds.
     clamp_log: RateLimit,
     notices: Notices,
+    health: Health,
 }
 
 /// One camera's sync layer, over transport `T` with clocks `C`.
@@ -298,6 +307,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 last_socket_error: None,
                 clamp_log: RateLimit::new(CLAMP_LOG_NS),
                 notices: Notices::default(),
+                health: Health::default(),
             }),
         }
     }
@@ -352,6 +362,9 @@ impl<T: Transport, C> Instance<T, C> {
             socket: g.socket,
             stats: Stats {
                 rx: g.rx.stats,
+                clock: g.health.latest(),
+                clock_bound_ns: g.health.bound_ns(),
+                clock_warnings: g.health.warnings(),
                 ..g.stats
             },
         }
@@ -424,6 +437,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
             layer.start(controls, clock)
         })?;
         g.notices.restart();
+        g.health.restart();
         Ok(())
     }
 
@@ -454,6 +468,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
             stats,
             rx,
             notices,
+            health,
             ..
         } = &mut *g;
         let now = clock.now_ns();
@@ -484,6 +499,11 @@ impl<T: Transport, C: Clock> Instance<T, C> {
         if layer.mode() == Mode::Client && completion.sensor_timestamp_ns.is_some() {
             notices.client_frame(now, timeout_ns, out.diag.packets, &at, &rx.stats);
         }
+        let bound_ns = match config.clock_error_bound_us {
+            0 => layer.line_time_ns().unwrap_or(FALLBACK_BOUND_NS),
+            us => u64::from(us) * 1000,
+        };
+        health.poll(now, layer.mode(), bound_ns, || clock.kernel_clock());
         Ok(out)
     }
 

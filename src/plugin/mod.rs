@@ -8,6 +8,8 @@
 //!
 //! - [`instance`]: the instance, generic over its transport and clocks;
 //! - [`clock`]: the clocks it reads (system, or set by a simulator);
+//! - [`health`]: the kernel's view of this host's wall clock, and the
+//!   warnings when it cannot hold cameras on several hosts together;
 //! - `rx`: a client's bounded, validating drain and its counters;
 //! - `notices`: what it warns about (a variable frame rate, silence,
 //!   failing sends, being disabled while asked for sync);
@@ -17,6 +19,7 @@
 pub mod clock;
 pub mod config;
 mod files;
+pub mod health;
 pub mod instance;
 pub mod logging;
 mod notices;
@@ -26,5 +29,6 @@ mod timers;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError};
+pub use health::KernelClock;
 pub use instance::{Disabled, Hook, Instance, QueueOutput, Snapshot, Stats, adjustment_bounds};
 pub use rx::RxStats;

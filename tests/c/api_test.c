@@ -174,6 +174,16 @@ static int mode_sync(void)
 	CHECK(cs.rx_accepted == ss.packets_sent, "client got every packet (%llu of %llu)",
 	      (unsigned long long)cs.rx_accepted, (unsigned long long)ss.packets_sent);
 	CHECK(server_ready_at == READY_FRAME, "server ready at frame %d", server_ready_at);
+	/* This host's clock was read on the first frame with sync on. */
+	printf("server: host clock state %u, estimated error %lld us, bound %.1f us, %llu warnings\n",
+	       (unsigned)ss.clock_state, (long long)ss.clock_est_error_us, ss.clock_error_bound_us,
+	       (unsigned long long)ss.clock_warnings);
+	CHECK(ss.clock_state != CAMSYNC_CLOCK_STATE_UNKNOWN && ss.clock_est_error_us >= 0 &&
+		      ss.clock_max_error_us >= 0 && ss.clock_error_bound_us > 0,
+	      "the host clock's state in the stats");
+	CHECK(ss.clock_warnings == (ss.clock_state == CAMSYNC_CLOCK_STATE_UNSYNCHRONISED ||
+				    ss.clock_est_error_us > ss.clock_error_bound_us),
+	      "one warning exactly when the clock is unfit");
 	CHECK(client_ready_at == server_ready_at, "client ready at %d, server at %d",
 	      client_ready_at, server_ready_at);
 	/* The clocks are fitted separately per layer: allow a few µs. */

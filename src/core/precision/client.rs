@@ -157,6 +157,11 @@ impl Client {
         }
     }
 
+    /// The line time in use, ns, once the probe measured one.
+    pub(super) fn line_ns(&self) -> Option<f64> {
+        self.learned.as_ref().map(|_| self.line_ns)
+    }
+
     pub(super) fn reset(&mut self) {
         *self = Client::new();
     }

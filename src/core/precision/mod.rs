@@ -150,6 +150,11 @@ impl Precision {
         self.client.ready() || self.server.ready()
     }
 
+    /// The sensor's line time, ns, once a client measured it.
+    pub fn line_ns(&self) -> Option<f64> {
+        self.client.line_ns()
+    }
+
     /// REALTIME (ns) of a MONOTONIC timestamp (ns), under the current fit.
     pub fn wall_clock(&self, mono_ns: i64) -> i64 {
         self.fit.wall(mono_ns)
