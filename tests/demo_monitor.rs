@@ -110,6 +110,10 @@ fn demo_json_numbers_make_sense() {
     let max = client["alignment"]["max_us"].as_f64().unwrap();
     assert!(max < 16_667.0, "{client}");
     assert!(v["cpu_us_per_client_frame"].as_f64().unwrap() > 0.0);
+    // This host's wall clock, as the kernel says (whatever this machine's is).
+    let clock = &v["host_clock"];
+    assert!(clock["synchronised"].is_boolean(), "{v}");
+    assert!(clock["est_error_us"].as_i64().unwrap() >= 0, "{v}");
     // Frame N is one instant: the cameras' first SyncReady frames start at
     // the server's, each client within its phase error of it, so no two are
     // further apart than twice the largest error. (One clock for all: the
@@ -217,6 +221,9 @@ fn monitor_sees_the_demo_server() {
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["shared_group"], false);
+    // This host's clock: first, and in the summary.
+    assert_eq!(lines[0]["type"], "host_clock", "{text}");
+    assert!(summary["host_clock"]["synchronised"].is_boolean(), "{summary}");
     let s = &summary["servers"][0];
     assert_eq!(s["format"], "rpi");
     assert!((s["ready_at_s"].as_f64().unwrap() - at).abs() < 0.05, "{s}");

@@ -170,3 +170,35 @@ fn a_schedule_client_opens_no_socket_and_trusts_no_packet() {
     let c = i.with_transport(|t| t.counters());
     assert_eq!((c.opens, c.received), (0, 0), "{c:?}");
 }
+
+#[test]
+fn simulated_hosts_warn_of_an_unsynchronised_clock_and_only_those() {
+    // Two hosts, PTP-grade clocks (±2 µs) on host 0, none on host 1: the
+    // cameras of host 1 warn, whether they follow a server or the schedule;
+    // host 0's do not.
+    for schedule in [ScheduleMode::Off, ScheduleMode::All] {
+        let p = ScenarioParams {
+            wall_offset_max_us: 2,
+            unsynced_hosts: vec![1],
+            schedule,
+            ..drift_18900(2)
+        };
+        let r = precision(&p);
+        assert!(r.hosts[0].kernel.synchronised && !r.hosts[1].kernel.synchronised);
+        let rep = &r.profiles[0];
+        let warnings = std::iter::once((rep.server.camera.as_str(), rep.server.clock_warnings))
+            .chain(
+                rep.clients
+                    .iter()
+                    .map(|c| (c.camera.as_str(), c.clock_warnings)),
+            );
+        for (camera, warned) in warnings {
+            let host = r.cameras.iter().find(|c| c.name == camera).unwrap().host;
+            assert_eq!(
+                warned,
+                u64::from(host == 1),
+                "{camera} on host {host} ({schedule:?})"
+            );
+        }
+    }
+}

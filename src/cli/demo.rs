@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::args::{self, num, span};
 use crate::exit::{self, Outcome};
+use crate::host_clock::{self, HostClock};
 use crate::plot;
 use crate::sys;
 use crate::table::Table;
@@ -241,6 +242,9 @@ struct Report {
     cpu_s: f64,
     cpu_us_per_client_frame: f64,
     interrupted: bool,
+    /// This host's wall clock as the kernel saw it at the end: what every
+    /// camera's layer checks (they share it: one host).
+    host_clock: Option<HostClock>,
 }
 
 /// The camera's instance has the socket its mode needs, or an error saying why not.
@@ -552,6 +556,7 @@ fn demo(args: &Args) -> Result<Report, String> {
             0.0
         },
         interrupted,
+        host_clock: HostClock::read(),
     };
     // The results first, then the plot: a failing plot loses nothing.
     if args.json {
@@ -752,6 +757,7 @@ fn print_report(r: &Report) {
         r.client_frames,
         r.cpu_us_per_client_frame
     );
+    println!("{}", host_clock::describe(r.host_clock));
 }
 
 fn write_plot(path: &std::path::Path, cams: &[Cam], t0: i64) -> Result<(), String> {

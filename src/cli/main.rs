@@ -6,6 +6,7 @@ mod args;
 mod demo;
 mod exit;
 mod generate;
+mod host_clock;
 mod monitor;
 mod plot;
 mod replay;

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::args::{self, num};
 use crate::exit::{self, Outcome};
+use crate::host_clock::{self, HostClock};
 use crate::sys;
 use crate::table::Table;
 
@@ -344,11 +345,15 @@ fn monitor(args: &Args) -> Result<(), String> {
     let mut next_status = start + interval;
     let mut tracker = Tracker::default();
     let mut announced = std::collections::BTreeSet::new();
-    if !args.json {
+    let clock = HostClock::read();
+    if args.json {
+        json_line(json!({"type": "host_clock", "host_clock": clock}));
+    } else {
         println!(
             "listening on {}:{} (interface {ifaddr}); Ctrl-C to stop",
             args.group, args.port
         );
+        println!("{}", host_clock::describe(clock));
     }
     loop {
         let now = Instant::now();
@@ -392,9 +397,11 @@ fn monitor(args: &Args) -> Result<(), String> {
         }
     }
     let summary = tracker.summary();
+    let clock = HostClock::read();
     if args.json {
         json_line(json!({
             "type": "summary",
+            "host_clock": clock,
             "elapsed_s": round3(start.elapsed().as_secs_f64()),
             "servers": summary,
             "invalid": tracker.invalid,
@@ -432,6 +439,7 @@ fn monitor(args: &Args) -> Result<(), String> {
         if tracker.mixed_formats() {
             println!("WARNING: {MIXED_FORMATS}");
         }
+        println!("{}", host_clock::describe(clock));
     }
     Ok(())
 }

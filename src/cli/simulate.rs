@@ -123,6 +123,14 @@ pub struct Args {
     /// start of the simulation, 0..=600000 (precision).
     #[arg(long, value_parser = num(l::START_MS))]
     start_at_ms: Option<u64>,
+    /// Hosts whose kernel says the wall clock is unsynchronised, a list of
+    /// host numbers (0..hosts-1): their cameras warn (the others' kernels say
+    /// synchronised, to within --wall-offset-max-us).
+    #[arg(long, value_name = "H,H,...", value_delimiter = ',', value_parser = num(l::HOSTS))]
+    unsynced_hosts: Vec<usize>,
+    /// The layer's clock_error_bound, µs, 0..=1000000 (0: one line time).
+    #[arg(long, value_parser = num(l::CLOCK_ERROR_BOUND_US))]
+    clock_error_bound_us: Option<u32>,
     /// Start-of-frame timestamp jitter: each SensorTimestamp is late by
     /// 0..this µs, 0..=20000.
     #[arg(long, value_parser = num(l::JITTER_US))]
@@ -215,7 +223,11 @@ impl Args {
             startup_ms <- startup_ms, restart_gap_ms <- restart_gap_ms,
             wall_step_us <- wall_step_us, sync_period <- sync_period,
             ready_frame <- ready_frame, min_adjustment_us <- min_adjustment_us,
+            clock_error_bound_us <- clock_error_bound_us,
         );
+        if !self.unsynced_hosts.is_empty() {
+            p.unsynced_hosts = self.unsynced_hosts.clone();
+        }
         if self.mode_min_frame_us.is_some() {
             p.mode_min_frame_us = self.mode_min_frame_us;
         }
@@ -250,6 +262,7 @@ impl Args {
             "late_start_ms" => self.late_start_ms.is_some(),
             "restart_after_frame" => self.restart_after_frame.is_some(),
             "wall_step_frame" => self.wall_step_frame.is_some(),
+            "unsynced_hosts" => !self.unsynced_hosts.is_empty(),
             // Every other field is range-checked by its flag's parser: a
             // failure there can only be the preset's value.
             _ => false,
@@ -395,6 +408,21 @@ pub fn table(r: &SimReport) -> Table {
         );
     }
     t.row(
+        "cameras that warned of their host clock".to_string(),
+        col(&|p| {
+            let warned: Vec<&str> = std::iter::once((&p.server.camera, p.server.clock_warnings))
+                .chain(p.clients.iter().map(|c| (&c.camera, c.clock_warnings)))
+                .filter(|c| c.1 > 0)
+                .map(|c| c.0.as_str())
+                .collect();
+            if warned.is_empty() {
+                "none".to_string()
+            } else {
+                warned.join(" ")
+            }
+        }),
+    );
+    t.row(
         "all clients ready".to_string(),
         col(&|p| p.overall.all_clients_ready.to_string()),
     );
@@ -451,6 +479,19 @@ pub fn run(args: &Args) -> Outcome {
                 c.sensor.frame_lines,
                 c.sensor.sensor_ppb as f64 / 1000.0,
                 c.start_ns as f64 / 1e9
+            );
+        }
+        for h in &report.hosts {
+            let k = &h.kernel;
+            println!(
+                "  host {} wall clock: kernel says {}; true error {:+.1} µs",
+                h.host,
+                if k.synchronised {
+                    format!("synchronised, estimated error {} µs", k.est_error_us)
+                } else {
+                    "UNSYNCHRONISED".to_string()
+                },
+                h.wall_error_us
             );
         }
         println!();

@@ -55,6 +55,8 @@ pub struct CameraTrace {
     pub packets_undeliverable: u64,
     /// The largest |SyncAdjustment| the layer wrote, µs.
     pub max_adjustment_us: u32,
+    /// Warnings the layer gave about its host's wall clock.
+    pub clock_warnings: u64,
 }
 
 /// Which profile the server and the clients run.
@@ -239,7 +241,10 @@ pub fn run_configured(
                     &c.name,
                     Ok(config),
                     MemoryTransport::new(),
-                    ManualClock::default(),
+                    ManualClock {
+                        kernel: sc.host_clocks.get(c.host).map(|h| h.kernel()),
+                        ..ManualClock::default()
+                    },
                 ),
                 mode,
                 sensor: None,
@@ -312,6 +317,7 @@ pub fn run_configured(
                 packets_sent: stats.packets_sent,
                 packets_read: stats.rx.accepted,
                 packets_undeliverable: undeliverable,
+                clock_warnings: stats.clock_warnings,
                 ..c.trace
             }
         })

@@ -30,8 +30,8 @@ use serde::Serialize;
 pub use engine::{CameraTrace, FrameRecord, ProfileRun, Rig};
 pub use metrics::{ErrorStats, Reference};
 pub use scenario::{
-    CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, ScheduleMode,
-    limits,
+    CameraSpec, HostHealth, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams,
+    ScheduleMode, limits,
 };
 
 use crate::core::Profile;
@@ -95,6 +95,9 @@ pub struct ClientMetrics {
     /// With a pinned start: its first SyncReady frame's start (on its
     /// host's wall clock) minus the pinned instant, µs.
     pub first_ready_vs_start_us: Option<f64>,
+    /// Warnings the layer gave that its host's wall clock was
+    /// unsynchronised or beyond the bound.
+    pub clock_warnings: u64,
 }
 
 /// The server's results of one profile.
@@ -107,6 +110,8 @@ pub struct ServerMetrics {
     /// pinned start (see [`ClientMetrics`]).
     pub first_ready_vs_lattice_us: Option<f64>,
     pub first_ready_vs_start_us: Option<f64>,
+    /// As the clients'.
+    pub clock_warnings: u64,
 }
 
 /// All clients together.
@@ -156,7 +161,21 @@ pub struct SimReport {
     pub seed: u64,
     pub frames: u64,
     pub cameras: Vec<CameraSpec>,
+    /// Each host's wall clock: what its kernel says, and its true error.
+    pub hosts: Vec<HostReport>,
     pub profiles: Vec<ProfileReport>,
+}
+
+/// One host's wall clock in a simulation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostReport {
+    pub host: usize,
+    /// What its kernel says (what the layer's clock health reads).
+    pub kernel: HostHealth,
+    /// Its true residual error as the run starts, µs: across hosts, frames
+    /// aligned on the wall clock are out by the difference of these
+    /// (|Δwall|).
+    pub wall_error_us: f64,
 }
 
 /// Simulate a scenario once per profile in [`Profile::ALL`]. The parameters
@@ -188,6 +207,17 @@ pub fn simulate_rigs(params: &ScenarioParams, rigs: &[Rig]) -> SimReport {
         seed: params.seed,
         frames: params.frames,
         cameras: sc.cameras.clone(),
+        hosts: sc
+            .host_clocks
+            .iter()
+            .zip(&sc.hosts)
+            .enumerate()
+            .map(|(host, (&kernel, h))| HostReport {
+                host,
+                kernel,
+                wall_error_us: h.wall_error(0) as f64 / 1000.0,
+            })
+            .collect(),
         profiles,
     }
 }
@@ -354,6 +384,7 @@ fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
         packets_sent: st.packets_sent,
         first_ready_vs_lattice_us: vs_lattice(server_idx),
         first_ready_vs_start_us: vs_start(server_idx),
+        clock_warnings: st.clock_warnings,
     };
     let fault = fault_ns(sc, run);
     let mut clients = Vec::new();
@@ -476,6 +507,7 @@ fn report(sc: &Scenario, run: &ProfileRun) -> ProfileReport {
             beyond_wall: ErrorStats::of(&beyond),
             first_ready_vs_lattice_us: vs_lattice(i),
             first_ready_vs_start_us: vs_start(i),
+            clock_warnings: t.clock_warnings,
         });
     }
     let all_ready = clients.iter().all(|c| c.frames_to_ready.is_some());

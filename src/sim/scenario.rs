@@ -8,7 +8,7 @@ use super::rng::{Rng, fnv1a};
 use super::sensor::{HostClock, SensorParams, WALL_EPOCH_NS};
 use crate::core::precision::StartAt;
 use crate::core::{LayerParams, Profile};
-use crate::plugin::Config;
+use crate::plugin::{Config, KernelClock};
 
 /// A camera's part in the rig.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,6 +122,12 @@ pub struct ScenarioParams {
     /// The server pins its start (precision only): ready at this true time
     /// (ms from the start of the simulation) as its wall clock reads it.
     pub start_at_ms: Option<u64>,
+    /// Hosts whose kernel says the wall clock is unsynchronised (no daemon
+    /// disciplines it); the others say synchronised, with the scenario's
+    /// ±`wall_offset_max_us` as the daemon's estimated error.
+    pub unsynced_hosts: Vec<usize>,
+    /// The layer's `clock_error_bound`, µs (0: one line time).
+    pub clock_error_bound_us: u32,
     pub sync_period: u32,
     pub ready_frame: u32,
     pub min_adjustment_us: u32,
@@ -179,6 +185,9 @@ pub mod limits {
     pub const JITTER_US: RangeInclusive<u32> = 0..=20_000;
     /// Period of the wall clock's slewing, ms (up to an hour).
     pub const SLEW_PERIOD_MS: RangeInclusive<u64> = 1..=3_600_000;
+    /// The layer's `clock_error_bound`, µs.
+    pub const CLOCK_ERROR_BOUND_US: RangeInclusive<u32> =
+        0..=crate::plugin::config::MAX_CLOCK_ERROR_BOUND_US;
 }
 
 /// A [`ScenarioParams`] value that cannot work.
@@ -243,6 +252,8 @@ impl ScenarioParams {
             wall_step_us: 0,
             schedule: ScheduleMode::Off,
             start_at_ms: None,
+            unsynced_hosts: Vec::new(),
+            clock_error_bound_us: 0,
             sync_period: l.sync_period,
             ready_frame: l.ready_frame,
             min_adjustment_us: l.min_adjustment_us,
@@ -398,6 +409,11 @@ impl ScenarioParams {
             &l::SLEW_PERIOD_MS,
         )?;
         within("jitter_us", self.jitter_us, &l::JITTER_US)?;
+        within(
+            "clock_error_bound_us",
+            self.clock_error_bound_us,
+            &l::CLOCK_ERROR_BOUND_US,
+        )?;
         if let Some(v) = self.start_at_ms {
             within("start_at_ms", v, &l::START_MS)?;
         }
@@ -466,6 +482,14 @@ impl ScenarioParams {
                 "hosts",
                 self.hosts.to_string(),
                 format!("more hosts than the {cameras} cameras"),
+            );
+        }
+        let nhosts = if self.hosts == 0 { cameras } else { self.hosts };
+        if let Some(&h) = self.unsynced_hosts.iter().find(|&&h| h >= nhosts) {
+            return bad(
+                "unsynced_hosts",
+                h.to_string(),
+                format!("hosts are numbered 0..={} in this rig", nhosts - 1),
             );
         }
         if let Some(m) = self.mode_min_frame_us
@@ -702,6 +726,7 @@ impl ScenarioParams {
                 min_adjustment_us: self.min_adjustment_us,
                 ..LayerParams::default()
             },
+            clock_error_bound_us: self.clock_error_bound_us,
             ..Config::default()
         }
     }
@@ -782,9 +807,19 @@ impl ScenarioParams {
                 }
             })
             .collect();
+        let host_clocks = (0..hosts.len())
+            .map(|h| {
+                if self.unsynced_hosts.contains(&h) {
+                    HostHealth::unsynced()
+                } else {
+                    HostHealth::synced(i64::from(self.wall_offset_max_us))
+                }
+            })
+            .collect();
         Scenario {
             params: self.clone(),
             hosts,
+            host_clocks,
             cameras,
         }
     }
@@ -804,11 +839,54 @@ pub struct CameraSpec {
     pub wall_step: Option<(u64, i64)>,
 }
 
+/// What a host's kernel says of its wall clock (what the layer's clock
+/// health reads): synchronised or not, and the daemon's estimated error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HostHealth {
+    pub synchronised: bool,
+    pub est_error_us: i64,
+    pub max_error_us: i64,
+}
+
+impl HostHealth {
+    /// Disciplined to within ±`est_error_us` (the daemon's maximum error
+    /// twice that).
+    pub fn synced(est_error_us: i64) -> HostHealth {
+        HostHealth::from(KernelClock::synced(est_error_us, 2 * est_error_us))
+    }
+
+    /// Not disciplined.
+    pub fn unsynced() -> HostHealth {
+        HostHealth::from(KernelClock::unsynced())
+    }
+
+    /// The kernel's state, as a host would report it.
+    pub fn kernel(&self) -> KernelClock {
+        if self.synchronised {
+            KernelClock::synced(self.est_error_us, self.max_error_us)
+        } else {
+            KernelClock::unsynced()
+        }
+    }
+}
+
+impl From<KernelClock> for HostHealth {
+    fn from(k: KernelClock) -> HostHealth {
+        HostHealth {
+            synchronised: k.synchronised,
+            est_error_us: k.est_error_us,
+            max_error_us: k.max_error_us,
+        }
+    }
+}
+
 /// A scenario with every per-camera and per-host value drawn.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
     pub params: ScenarioParams,
     pub hosts: Vec<HostClock>,
+    /// What each host's kernel says of its wall clock.
+    pub host_clocks: Vec<HostHealth>,
     pub cameras: Vec<CameraSpec>,
 }
 
@@ -858,6 +936,12 @@ mod tests {
         assert_eq!(blamed(&restart), "restart_after_frame");
         let late = |p: &mut ScenarioParams| p.late_start_ms = Some(31_000);
         assert_eq!(blamed(&late), "late_start_ms");
+        // basic: one host per camera, 0..=2.
+        assert_eq!(blamed(&|p| p.unsynced_hosts = vec![1, 3]), "unsynced_hosts");
+        assert_eq!(
+            blamed(&|p| p.clock_error_bound_us = 2_000_000),
+            "clock_error_bound_us"
+        );
     }
 
     #[test]
