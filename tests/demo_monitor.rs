@@ -223,7 +223,10 @@ fn monitor_sees_the_demo_server() {
     assert_eq!(summary["shared_group"], false);
     // This host's clock: first, and in the summary.
     assert_eq!(lines[0]["type"], "host_clock", "{text}");
-    assert!(summary["host_clock"]["synchronised"].is_boolean(), "{summary}");
+    assert!(
+        summary["host_clock"]["synchronised"].is_boolean(),
+        "{summary}"
+    );
     let s = &summary["servers"][0];
     assert_eq!(s["format"], "rpi");
     assert!((s["ready_at_s"].as_f64().unwrap() - at).abs() < 0.05, "{s}");
