@@ -291,7 +291,7 @@ typedef struct camsync_stats {
      */
     uint64_t rx_accepted;
     /**
-     * Datagrams rejected (wrong size, truncated, implausible values).
+     * Datagrams rejected, all reasons (the sum of the `rx_*` reasons below).
      */
     uint64_t rx_rejected;
     /**
@@ -320,6 +320,63 @@ typedef struct camsync_stats {
      * Warnings given that the clock was unsynchronised or beyond the bound.
      */
     uint64_t clock_warnings;
+    /**
+     * Rejected: neither 24 nor 40 bytes (nor an authenticated packet's 80).
+     */
+    uint64_t rx_wrong_length;
+    /**
+     * Rejected: longer than the receive buffer.
+     */
+    uint64_t rx_truncated;
+    /**
+     * Rejected: a frame duration outside 100 µs .. 10 s.
+     */
+    uint64_t rx_frame_duration;
+    /**
+     * Rejected: a timestamp that is no plausible wall clock (a server clock
+     * at 1970).
+     */
+    uint64_t rx_timestamp;
+    /**
+     * Rejected: a frame duration more than 5 % from ours.
+     */
+    uint64_t rx_other_rate;
+    /**
+     * Rejected: a frame time far from our wall clock.
+     */
+    uint64_t rx_clock_offset;
+    /**
+     * Rejected: a ready time more than 10^6 frames after the frame time.
+     */
+    uint64_t rx_ready_time;
+    /**
+     * Rejected: sent to this host, not to the group.
+     */
+    uint64_t rx_not_group;
+    /**
+     * Rejected: from a sender the `servers` key does not name.
+     */
+    uint64_t rx_not_allowed;
+    /**
+     * Rejected: from another server than the one followed.
+     */
+    uint64_t rx_other_server;
+    /**
+     * Drains that stopped at the per-frame bound.
+     */
+    uint64_t rx_drain_limited;
+    /**
+     * Reads that failed.
+     */
+    uint64_t rx_errors;
+    /**
+     * Servers followed (the first, then one per switch).
+     */
+    uint64_t servers_followed;
+    /**
+     * Valid packets off the followed server's frame grid, held (precision).
+     */
+    uint64_t strays;
 } camsync_stats;
 
 /**

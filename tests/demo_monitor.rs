@@ -258,11 +258,11 @@ fn a_second_server_is_detected_by_monitor_and_demo() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     loopback_multicast(&p, &[0u8; 7]);
-    for i in 0..30u64 {
+    for _ in 0..30 {
         let packet = SyncPacket {
             frame_duration_us: 33_333,
-            frame_ts_us: 1_767_225_600_000_000 + i * 100_000,
-            ready_time_us: 1_767_225_603_000_000,
+            frame_ts_us: now_us(),
+            ready_time_us: now_us() + 3_000_000,
         };
         loopback_multicast(&p, packet.encode(WireFormat::Layer).as_bytes());
         std::thread::sleep(Duration::from_millis(100));
@@ -285,6 +285,15 @@ fn a_second_server_is_detected_by_monitor_and_demo() {
     );
 }
 
+/// The wall clock, µs: the monitor refuses packets whose frame time is far
+/// from its own.
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
 #[test]
 fn monitor_warns_when_both_wire_formats_share_a_group() {
     let p = port(7);
@@ -300,8 +309,8 @@ fn monitor_warns_when_both_wire_formats_share_a_group() {
     {
         let packet = SyncPacket {
             frame_duration_us: 33_333,
-            frame_ts_us: 1_767_225_600_000_000 + i as u64 * 1_000_000,
-            ready_time_us: 1_767_225_603_000_000,
+            frame_ts_us: now_us() + i as u64,
+            ready_time_us: now_us() + 3_000_000,
         };
         loopback_multicast(&p, packet.encode(format).as_bytes());
         std::thread::sleep(Duration::from_millis(100));

@@ -156,3 +156,278 @@ fn every_adjustment_is_within_half_a_frame_and_clamps_are_logged_rate_limited() 
         }
     }
 }
+
+const GROUP: std::net::Ipv4Addr = camsync::net::DEFAULT_GROUP;
+
+fn addr(s: &str) -> std::net::SocketAddrV4 {
+    s.parse().unwrap()
+}
+
+/// The real server, a forger on another host, another camera in server mode.
+fn server_a() -> std::net::SocketAddrV4 {
+    addr("192.0.2.10:41000")
+}
+fn forger() -> std::net::SocketAddrV4 {
+    addr("192.0.2.66:41000")
+}
+
+/// `p` as sent by `from` to the group.
+fn from(p: &SyncPacket, from: std::net::SocketAddrV4) -> MemDatagram {
+    MemDatagram::packet(p, WireFormat::Layer)
+        .from_addr(from)
+        .to_addr(GROUP)
+}
+
+/// The ready time of the real server: frame 20's start.
+fn ready() -> u64 {
+    wall_us(20)
+}
+
+/// Run a client for `frames` frames; the real server's packet every 8
+/// frames (about our frame, on time) and whatever `extra` adds before frame
+/// `n`. Returns the first frame reported ready.
+fn run_client(
+    c: &Inst,
+    frames: i64,
+    mut extra: impl FnMut(i64) -> Vec<MemDatagram>,
+) -> Option<i64> {
+    let mut ready_at = None;
+    for n in 0..frames {
+        let mut ds = extra(n);
+        if n % 8 == 4 {
+            ds.insert(0, from(&packet_at(n - 1, 0, ready()), server_a()));
+        }
+        c.with_transport(|t| {
+            for d in ds {
+                t.deliver(d);
+            }
+        });
+        let out = frame(c, n);
+        c.queue_request(&Controls::default()).unwrap();
+        if out.sync_ready == Some(true) && ready_at.is_none() {
+            ready_at = Some(n);
+        }
+    }
+    ready_at
+}
+
+#[test]
+fn packets_from_another_server_are_not_followed_and_said_once() {
+    // Two forged packets moved a client by a whole frame, permanently.
+    for profile in [Profile::Compat, Profile::Precision] {
+        let c = instance(profile);
+        set_clock(&c, -1);
+        c.start(&mode(2)).unwrap();
+        let records = logged(|| {
+            run_client(&c, 120, |n| match n {
+                // Half a frame and a bit off, a ready time in the past, twice.
+                40 | 41 => vec![from(
+                    &packet_at(n - 1, FRAME_US / 2 + 700, wall_us(0)),
+                    forger(),
+                )],
+                _ => vec![],
+            });
+        });
+        let s = c.stats().rx;
+        assert_eq!(s.other_server, 2, "{profile:?} {s:?}");
+        assert_eq!(s.accepted, 15, "{profile:?} {s:?}");
+        assert_eq!(s.servers_followed, 1);
+        let warned: Vec<_> = records
+            .iter()
+            .filter(|r| r.1.contains("two servers send to this group"))
+            .collect();
+        assert_eq!(
+            warned.len(),
+            1,
+            "{profile:?}: once per episode: {records:#?}"
+        );
+        assert!(warned[0].1.contains("192.0.2.66:41000") && warned[0].1.contains("192.0.2.10"));
+    }
+}
+
+#[test]
+fn a_ready_time_in_the_past_or_far_future_from_a_forger_changes_nothing() {
+    // One packet with a ready time in the past made a client ready at frame
+    // 5; re-sending each genuine packet with a far-future ready time kept it
+    // from ever being ready.
+    let c = instance(Profile::Compat);
+    set_clock(&c, -1);
+    c.start(&mode(2)).unwrap();
+    let ready_at = run_client(&c, 60, |n| {
+        let mut v = Vec::new();
+        if n == 6 {
+            v.push(from(&packet_at(5, 0, wall_us(0) - 60_000_000), forger()));
+        }
+        if n % 8 == 4 {
+            // After the genuine one, the last drained: it won.
+            v.push(from(&packet_at(n - 1, 0, wall_us(50_000)), forger()));
+        }
+        v
+    });
+    // Ready when the real server is: frame 20 (its packet of frame 19
+    // arrives before our frame 20 completes).
+    assert_eq!(ready_at, Some(20));
+    // The far-future ready time of the re-sent packets is no ready time a
+    // server sends (more than 10⁶ frames ahead) whoever sends it.
+    let far = packet_at(3, 0, wall_us(3) + 1_000_001 * FRAME_US as u64);
+    let i = instance(Profile::Compat);
+    set_clock(&i, -1);
+    i.start(&mode(2)).unwrap();
+    i.with_transport(|t| t.deliver(from(&far, server_a())));
+    frame(&i, 4);
+    assert_eq!(i.stats().rx.ready_time, 1);
+}
+
+#[test]
+fn a_packet_is_judged_against_our_rate_and_wall_clock() {
+    let c = instance(Profile::Compat);
+    set_clock(&c, -1);
+    c.start(&mode(2)).unwrap();
+    let mut ten_s = packet_at(3, 0, ready());
+    ten_s.frame_duration_us = 10_000_000;
+    let mut y1970 = packet_at(3, 0, ready());
+    y1970.frame_ts_us = 123_000_000;
+    let skewed = packet_at(3, 5_000_000, ready() + 5_000_000);
+    let records = logged(|| {
+        c.with_transport(|t| {
+            for p in [ten_s, y1970, skewed] {
+                t.deliver(from(&p, server_a()));
+            }
+        });
+        assert_eq!(frame(&c, 4).diag.packets, 0);
+    });
+    let s = c.stats().rx;
+    assert_eq!(
+        (s.other_rate, s.timestamp, s.clock_offset, s.accepted),
+        (1, 1, 1, 0),
+        "{s:?}"
+    );
+    // The first is said (and the rest counted until the next line).
+    assert!(
+        records
+            .iter()
+            .any(|r| r.0 == Level::Warn && r.1.contains("10000000 µs is not ours (33333 µs")),
+        "{records:#?}"
+    );
+    // A 1970 server clock, said in words.
+    let e = y1970.validate().unwrap_err().to_string();
+    assert!(e.contains("1970-01-01T00:02:03Z"), "{e}");
+}
+
+#[test]
+fn unicast_to_this_host_is_not_a_sync_packet() {
+    let c = instance(Profile::Compat);
+    set_clock(&c, -1);
+    c.start(&mode(2)).unwrap();
+    let p = packet_at(3, 0, ready());
+    c.with_transport(|t| {
+        t.deliver(
+            MemDatagram::packet(&p, WireFormat::Layer)
+                .from_addr(forger())
+                .to_addr("192.0.2.1".parse().unwrap()),
+        );
+        t.deliver(from(&p, server_a()));
+    });
+    assert_eq!(frame(&c, 4).diag.packets, 1);
+    let s = c.stats().rx;
+    assert_eq!((s.not_group, s.accepted), (1, 1), "{s:?}");
+}
+
+#[test]
+fn the_servers_key_accepts_only_the_servers_it_names() {
+    let mut cfg = config(Profile::Compat);
+    cfg.net.servers = vec!["192.0.2.10".parse().unwrap()];
+    let c = instance_with(cfg, &CAMERA);
+    set_clock(&c, -1);
+    c.start(&mode(2)).unwrap();
+    // The forger speaks first: without the list it would be followed.
+    run_client(&c, 40, |n| {
+        if n % 8 == 3 {
+            vec![from(&packet_at(n - 1, 3_000, ready()), forger())]
+        } else {
+            vec![]
+        }
+    });
+    let s = c.stats().rx;
+    assert_eq!(
+        (s.not_allowed, s.accepted, s.other_server),
+        (5, 5, 0),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn a_server_that_falls_silent_is_replaced_by_the_one_that_speaks() {
+    // A restart (a new socket: another port) or a failover to another host.
+    let c = instance(Profile::Compat);
+    set_clock(&c, -1);
+    c.start(&mode(2)).unwrap();
+    let b = addr("192.0.2.10:52000");
+    let records = logged(|| {
+        for n in 0..200 {
+            let mut ds = Vec::new();
+            // A until frame 60, B from frame 50 (both speak for a while),
+            // every 8 frames.
+            if n % 8 == 4 && n < 60 {
+                ds.push(from(&packet_at(n - 1, 0, ready()), server_a()));
+            }
+            if n % 8 == 0 && n >= 50 {
+                ds.push(from(&packet_at(n - 1, 0, wall_us(300)), b));
+            }
+            c.with_transport(|t| {
+                for d in ds {
+                    t.deliver(d);
+                }
+            });
+            frame(&c, n);
+        }
+    });
+    let s = c.stats().rx;
+    assert_eq!(s.servers_followed, 2, "{s:?}");
+    // B's packets while A spoke (56), and until A had been silent for three
+    // of its intervals (64, 72): ignored; from 80 on followed.
+    assert_eq!(s.other_server, 3, "{s:?}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.1.contains("following another server") && r.1.contains(":52000")),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn a_forger_with_the_server_s_address_moves_a_client_at_most_half_a_frame() {
+    // Without a key nothing tells a forged packet with the server's address
+    // and plausible values from a real one. The damage is bounded: every
+    // adjustment within half a frame (compat), held as a stray (precision).
+    for profile in [Profile::Compat, Profile::Precision] {
+        let c = instance_with(config(profile), &WIDE);
+        set_clock(&c, -1);
+        c.start(&mode(2)).unwrap();
+        let mut worst = 0;
+        for n in 0..200 {
+            let mut ds = Vec::new();
+            if n % 8 == 4 {
+                ds.push(from(&packet_at(n - 1, 0, ready()), server_a()));
+            }
+            if n % 50 == 25 {
+                ds.push(from(
+                    &packet_at(n - 1, -(FRAME_US * 6 / 10), ready()),
+                    server_a(),
+                ));
+            }
+            c.with_transport(|t| {
+                for d in ds {
+                    t.deliver(d);
+                }
+            });
+            frame(&c, n);
+            let a = c.queue_request(&Controls::default()).unwrap();
+            worst = worst.max(a.sync_adjustment_us.unwrap().abs());
+        }
+        assert!(worst <= (FRAME_US / 2) as i32, "{profile:?}: {worst}");
+        if profile == Profile::Precision {
+            assert!(c.stats().strays >= 3, "{:?}", c.stats());
+        }
+    }
+}

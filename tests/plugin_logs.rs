@@ -208,10 +208,13 @@ fn a_client_that_hears_nothing_says_so_once_and_again_when_it_hears() {
             c.with_transport(|t| t.deliver(camsync::net::MemDatagram::new(&[0; 7])));
             frame(&c, n);
         }
+        // A server's frame of now (a packet's frame time must be near our
+        // wall clock).
+        let now_us = (WALL0 + (common::memory::sof(180) as u64 - common::memory::BOOT0)) / 1000;
         let p = camsync::core::SyncPacket {
             frame_duration_us: 33_333,
-            frame_ts_us: (WALL0 + 200_000_000) / 1000,
-            ready_time_us: (WALL0 + 200_000_000) / 1000 + 3_000_000,
+            frame_ts_us: now_us,
+            ready_time_us: now_us + 3_000_000,
         };
         c.with_transport(|t| {
             t.deliver(camsync::net::MemDatagram::packet(
@@ -230,7 +233,7 @@ fn a_client_that_hears_nothing_says_so_once_and_again_when_it_hears() {
     let at = (5_000_000_000 + frame_ns - 1) / frame_ns;
     let want = format!(
         "cam: no valid sync packet for {:.1} s on 239.255.255.250:10000 on interface (the \
-         default route's); {} datagrams rejected ({} of a wrong length",
+         default route's); {} datagrams rejected (by reason: wrong_length {}):",
         (at * frame_ns) as f64 / 1e9,
         at + 1,
         at + 1

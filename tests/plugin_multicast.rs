@@ -444,13 +444,11 @@ fn a_client_skips_garbage_and_accepts_both_formats() {
     client.controls(&CAMERA).unwrap();
     client.start(&mode(2)).unwrap();
 
-    let junk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let dst = (Ipv4Addr::LOCALHOST, cfg.net.port);
-    junk.send_to(&[1; 7], dst).unwrap();
-    junk.send_to(&[2; 100], dst).unwrap();
-    junk.send_to(&[0; 24], dst).unwrap(); // the right size, a zero frame duration
     let mut tx = UdpTransport::new(cfg.net.clone());
     tx.open(SocketRole::Sender, Some("127.0.0.1")).unwrap();
+    tx.send(&[1; 7]).unwrap();
+    tx.send(&[2; 100]).unwrap();
+    tx.send(&[0; 24]).unwrap(); // the right size, a zero frame duration
     let p = SyncPacket {
         frame_duration_us: 33_333,
         frame_ts_us: clock.wall_minus_boot_ns / 1000 + clock.boot_ns / 1000,
@@ -458,9 +456,16 @@ fn a_client_skips_garbage_and_accepts_both_formats() {
     };
     tx.send(p.encode(WireFormat::Layer).as_bytes()).unwrap();
     tx.send(p.encode(WireFormat::Rpi).as_bytes()).unwrap();
+    // A valid packet sent to this host, not to the group: no sync packet.
+    let junk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    junk.send_to(
+        p.encode(WireFormat::Layer).as_bytes(),
+        (Ipv4Addr::LOCALHOST, cfg.net.port),
+    )
+    .unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(1);
-    while client.stats().rx.accepted < 2 && Instant::now() < deadline {
+    while client.stats().rx.not_group < 1 && Instant::now() < deadline {
         ts += FRAME_US * 1000;
         client.request_completed(&completion(ts)).unwrap();
         std::thread::sleep(Duration::from_millis(2));
@@ -468,9 +473,9 @@ fn a_client_skips_garbage_and_accepts_both_formats() {
     let s = client.stats().rx;
     assert_eq!(s.accepted, 2, "{s:?}");
     assert_eq!(
-        (s.wrong_length, s.truncated, s.frame_duration),
-        (1, 1, 1),
+        (s.wrong_length, s.truncated, s.frame_duration, s.not_group),
+        (1, 1, 1, 1),
         "{s:?}"
     );
-    assert_eq!(s.rejected(), 3);
+    assert_eq!(s.rejected(), 4);
 }

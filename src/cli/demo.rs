@@ -580,11 +580,11 @@ fn demo(args: &Args) -> Result<Report, String> {
 /// not send, if there is one. Drains the watcher.
 fn foreign_server(watcher: &mut Receiver, ours: &VecDeque<SyncPacket>) -> Option<String> {
     let mut foreign = None;
-    while let Some((decoded, from)) = watcher.recv_decoded() {
+    while let Some((decoded, r)) = watcher.recv_decoded() {
         if let Ok((p, _)) = decoded
             && !ours.contains(&p)
         {
-            foreign.get_or_insert_with(|| from.map_or_else(|| "?".into(), |a| a.to_string()));
+            foreign.get_or_insert_with(|| r.from.map_or_else(|| "?".into(), |a| a.to_string()));
         }
     }
     foreign

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use camsync::core::{SyncPacket, WireFormat};
+use camsync::core::{Expect, SyncPacket, WireFormat};
 use camsync::net::{NetConfig, Receiver};
 use serde::Serialize;
 use serde_json::json;
@@ -23,7 +23,9 @@ use crate::table::Table;
 /// loopback, 127.0.0.1), decodes both wire formats (24-byte libcamera layer,
 /// 40-byte Raspberry Pi), and shows each server heard: address, format, frame
 /// duration, packet interval and its jitter, and when it is (or was) ready.
-/// Invalid datagrams are counted by reason. Warns when two servers share the
+/// Invalid datagrams are counted by reason (their length, their values, a
+/// frame time far from this host's wall clock, a datagram sent to this host
+/// rather than to the group). Warns when two servers share the
 /// group, and when both wire formats are heard on it (libcamera's C++ layer
 /// and stock Raspberry Pi clients each misread the other's). Runs until
 /// Ctrl-C (or --duration), then prints a summary.
@@ -161,19 +163,20 @@ pub enum Event {
 }
 
 impl Tracker {
-    /// Account for one datagram that arrived at `t_s`.
+    /// Account for one datagram that arrived at `t_s`: a packet, or the
+    /// reason it is none (`WireError::reason`, or `not_group`).
     pub fn datagram(
         &mut self,
         t_s: f64,
-        decoded: Result<(SyncPacket, WireFormat), camsync::core::WireError>,
+        decoded: Result<(SyncPacket, WireFormat), &'static str>,
         from: Option<SocketAddrV4>,
     ) -> Vec<Event> {
         let from = from.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
         let (p, format) = match decoded {
             Ok(x) => x,
-            Err(e) => {
-                *self.invalid.entry(e.reason()).or_default() += 1;
-                return vec![Event::Invalid(e.reason())];
+            Err(reason) => {
+                *self.invalid.entry(reason).or_default() += 1;
+                return vec![Event::Invalid(reason)];
             }
         };
         let mut events = Vec::new();
@@ -313,6 +316,13 @@ pub fn run(args: &Args) -> Outcome {
     monitor(args).map_err(exit::usage)
 }
 
+/// CLOCK_REALTIME, µs.
+fn wall_now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 /// Wait up to `timeout` for the socket to become readable.
 fn wait_readable(rx: &Receiver, timeout: Duration) {
     let mut pfd = libc::pollfd {
@@ -365,8 +375,20 @@ fn monitor(args: &Args) -> Result<(), String> {
             wait = wait.min(d.saturating_duration_since(now));
         }
         wait_readable(&rx, wait);
-        while let Some((decoded, from)) = rx.recv_decoded() {
+        while let Some((decoded, r)) = rx.recv_decoded() {
             let t = start.elapsed().as_secs_f64();
+            let from = r.from;
+            // Sent to the group, and a frame time near the monitor's wall
+            // clock (a server clock at 1970, or hosts whose clocks disagree).
+            let expect = Expect {
+                frame_duration_us: 0,
+                wall_us: wall_now_us(),
+            };
+            let decoded = match (decoded, r.to) {
+                (Ok(_), Some(to)) if to != args.group => Err("not_group"),
+                (Ok((p, f)), _) => p.check(&expect).map(|()| (p, f)).map_err(|e| e.reason()),
+                (Err(e), _) => Err(e.reason()),
+            };
             let packet = decoded.as_ref().ok().copied();
             for ev in tracker.datagram(t, decoded, from) {
                 report_event(args, &tracker, &ev, from, packet, t);
@@ -597,7 +619,7 @@ mod tests {
         };
         t.datagram(2.2, Ok((p3, WireFormat::Layer)), Some(a));
         assert_eq!(
-            t.datagram(2.3, Err(WireError::WrongLength(7)), Some(b)),
+            t.datagram(2.3, Err(WireError::WrongLength(7).reason()), Some(b)),
             [Event::Invalid("wrong_length")]
         );
         let s = &t.summary()[0];

@@ -283,6 +283,15 @@ impl Layer {
         }
     }
 
+    /// Valid packets the precision client's server grid held as strays
+    /// (off the grid, not confirmed by a second one); `None` in compat.
+    pub fn strays(&self) -> Option<u64> {
+        match &self.algo {
+            Algo::Compat(_) => None,
+            Algo::Precision(p) => Some(p.strays()),
+        }
+    }
+
     /// The `FrameDurationLimits` min in use, µs (0 = unknown).
     pub fn frame_duration_us(&self) -> i64 {
         self.frame_duration_us

@@ -31,4 +31,4 @@ pub use layer::{
     SocketAction, SocketRole,
 };
 pub use profile::Profile;
-pub use wire::{Datagram, SyncPacket, WireError, WireFormat};
+pub use wire::{Datagram, Expect, SyncPacket, WireError, WireFormat};

@@ -83,8 +83,38 @@ pub enum WireError {
     #[error("frame duration {0} µs out of range")]
     FrameDuration(u32),
     /// A timestamp is not a plausible wall clock (µs since the epoch).
-    #[error("timestamp {0} µs is not a plausible wall clock")]
+    #[error(
+        "timestamp {} is not a plausible wall clock (is the server's clock set? no RTC, no NTP?)",
+        Utc(*.0)
+    )]
     Timestamp(u64),
+    /// The server runs at another frame rate than ours (`FrameDurationLimits`).
+    #[error(
+        "the server's frame duration {theirs} µs is not ours ({ours} µs, ±{}%): all cameras \
+         must run at the same fixed frame rate",
+        RATE_TOLERANCE_PERCENT
+    )]
+    OtherRate { theirs: u32, ours: i64 },
+    /// The server's frame time is far from our wall clock.
+    #[error(
+        "the server's frame time {} is {:.3} s from our wall clock {}: sync needs the hosts' \
+         wall clocks synchronised (NTP/PTP), and is the server's clock set?",
+        Utc(*frame_us),
+        *offset_us as f64 / 1e6,
+        Utc(*ours_us)
+    )]
+    ClockOffset {
+        frame_us: u64,
+        ours_us: u64,
+        offset_us: i64,
+    },
+    /// The ready time is further after the frame time than any server waits.
+    #[error(
+        "the ready time is {:.0} s after the frame time: more than {} frames (SyncFrames' largest)",
+        *ahead_us as f64 / 1e6,
+        crate::core::controls::MAX_SYNC_FRAMES
+    )]
+    ReadyTime { ahead_us: u64 },
 }
 
 impl WireError {
@@ -95,7 +125,58 @@ impl WireError {
             WireError::Truncated(_) => "truncated",
             WireError::FrameDuration(_) => "frame_duration",
             WireError::Timestamp(_) => "timestamp",
+            WireError::OtherRate { .. } => "other_rate",
+            WireError::ClockOffset { .. } => "clock_offset",
+            WireError::ReadyTime { .. } => "ready_time",
         }
+    }
+}
+
+/// A packet's frame duration may differ from ours by this much, percent
+/// (the server's is measured and rounded; a camera's real rate is within a
+/// fraction of a percent of what it was asked for).
+pub const RATE_TOLERANCE_PERCENT: i64 = 5;
+/// How far a packet's frame time may be from our wall clock: this, µs ...
+pub const CLOCK_WINDOW_US: u64 = 2_000_000;
+/// ... plus this many of our frames (a packet is read a frame or two after
+/// the server frame it describes started).
+pub const CLOCK_WINDOW_FRAMES: u64 = 4;
+
+/// What a receiver knows to judge a packet by beyond its own values: its
+/// own frame duration and wall clock. Unknown (0) values check nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Expect {
+    /// Our frame duration, µs (`FrameDurationLimits` min; 0: unknown).
+    pub frame_duration_us: i64,
+    /// Our wall clock of the frame being completed, µs (0: unknown).
+    pub wall_us: u64,
+}
+
+/// µs since the epoch as a UTC date and time, for messages.
+pub struct Utc(pub u64);
+
+impl std::fmt::Display for Utc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0 / 1_000_000;
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )
     }
 }
 
@@ -227,6 +308,42 @@ impl SyncPacket {
                 return Err(WireError::Timestamp(ts));
             }
         }
+        let ahead = self.ready_time_us.saturating_sub(self.frame_ts_us);
+        let most = u64::from(crate::core::controls::MAX_SYNC_FRAMES)
+            .saturating_mul(u64::from(self.frame_duration_us));
+        if ahead > most {
+            return Err(WireError::ReadyTime { ahead_us: ahead });
+        }
+        Ok(())
+    }
+
+    /// [`SyncPacket::validate`], then against what the receiver knows: a
+    /// frame duration within [`RATE_TOLERANCE_PERCENT`] of ours, a frame
+    /// time within [`CLOCK_WINDOW_US`] + [`CLOCK_WINDOW_FRAMES`] of our
+    /// frames of our wall clock.
+    pub fn check(&self, ours: &Expect) -> Result<(), WireError> {
+        self.validate()?;
+        let fd = ours.frame_duration_us;
+        if fd > 0 {
+            let diff = (i64::from(self.frame_duration_us) - fd).abs();
+            if diff.saturating_mul(100) > fd.saturating_mul(RATE_TOLERANCE_PERCENT) {
+                return Err(WireError::OtherRate {
+                    theirs: self.frame_duration_us,
+                    ours: fd,
+                });
+            }
+        }
+        if (MIN_WALL_US..=MAX_WALL_US).contains(&ours.wall_us) {
+            let window = CLOCK_WINDOW_US
+                .saturating_add(CLOCK_WINDOW_FRAMES.saturating_mul(fd.max(0) as u64));
+            if self.frame_ts_us.abs_diff(ours.wall_us) > window {
+                return Err(WireError::ClockOffset {
+                    frame_us: self.frame_ts_us,
+                    ours_us: ours.wall_us,
+                    offset_us: self.frame_ts_us as i64 - ours.wall_us as i64,
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -332,6 +449,77 @@ mod tests {
         p = P;
         p.ready_time_us = u64::MAX;
         assert_eq!(p.validate(), Err(WireError::Timestamp(u64::MAX)));
+    }
+
+    #[test]
+    fn a_packet_is_checked_against_our_rate_and_wall_clock() {
+        let ours = Expect {
+            frame_duration_us: 33_333,
+            wall_us: P.frame_ts_us + 20_000,
+        };
+        assert_eq!(P.check(&ours), Ok(()));
+        assert_eq!(
+            P.check(&Expect::default()),
+            Ok(()),
+            "unknown: nothing checked"
+        );
+        // 10 s frames were accepted by a 30 fps client.
+        let mut p = P;
+        p.frame_duration_us = 10_000_000;
+        assert_eq!(
+            p.check(&ours),
+            Err(WireError::OtherRate {
+                theirs: 10_000_000,
+                ours: 33_333
+            })
+        );
+        p.frame_duration_us = 33_333 * 104 / 100;
+        assert_eq!(p.check(&ours), Ok(()), "within 5 %");
+        p.frame_duration_us = 33_333 * 106 / 100;
+        assert!(p.check(&ours).is_err());
+        // A frame time 3 s from ours.
+        p = P;
+        p.frame_ts_us = ours.wall_us + 3_000_000;
+        p.ready_time_us = p.frame_ts_us;
+        let e = p.check(&ours).unwrap_err();
+        assert_eq!(e.reason(), "clock_offset");
+        assert!(e.to_string().contains("3.000 s"), "{e}");
+    }
+
+    #[test]
+    fn a_server_clock_at_1970_is_refused_with_a_date() {
+        let mut p = P;
+        p.frame_ts_us = 300_000_000;
+        p.ready_time_us = 3_600_000_000;
+        let e = p.validate().unwrap_err();
+        assert_eq!(e.reason(), "timestamp");
+        assert!(
+            e.to_string().contains("1970-01-01T00:05:00Z") && e.to_string().contains("NTP"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_ready_time_beyond_any_server_s_wait_is_refused() {
+        let mut p = P;
+        p.ready_time_us = p.frame_ts_us + 1_000_000 * 33_333 + 1;
+        assert_eq!(p.validate().unwrap_err().reason(), "ready_time");
+        p.ready_time_us = p.frame_ts_us - 3_600_000_000;
+        assert_eq!(
+            p.validate(),
+            Ok(()),
+            "a ready time in the past is a server long ready"
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(Utc(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Utc(1_767_225_603_077_388).to_string(),
+            "2026-01-01T00:00:03Z"
+        );
+        assert_eq!(Utc(951_782_400_000_000).to_string(), "2000-02-29T00:00:00Z");
     }
 
     #[test]

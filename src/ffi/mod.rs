@@ -424,6 +424,20 @@ pub extern "C" fn camsync_layer_stats(
             clock_max_error_us: s.clock.map_or(-1, |k| k.max_error_us),
             clock_error_bound_us: s.clock_bound_ns as f64 / 1000.0,
             clock_warnings: s.clock_warnings,
+            rx_wrong_length: s.rx.wrong_length,
+            rx_truncated: s.rx.truncated,
+            rx_frame_duration: s.rx.frame_duration,
+            rx_timestamp: s.rx.timestamp,
+            rx_other_rate: s.rx.other_rate,
+            rx_clock_offset: s.rx.clock_offset,
+            rx_ready_time: s.rx.ready_time,
+            rx_not_group: s.rx.not_group,
+            rx_not_allowed: s.rx.not_allowed,
+            rx_other_server: s.rx.other_server,
+            rx_drain_limited: s.rx.drain_limited,
+            rx_errors: s.rx.errors,
+            servers_followed: s.rx.servers_followed,
+            strays: s.strays,
         });
         camsync_result::Ok
     })

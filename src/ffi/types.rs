@@ -235,7 +235,7 @@ pub struct camsync_stats {
     pub clamped: u64,
     /// Valid packets received.
     pub rx_accepted: u64,
-    /// Datagrams rejected (wrong size, truncated, implausible values).
+    /// Datagrams rejected, all reasons (the sum of the `rx_*` reasons below).
     pub rx_rejected: u64,
     /// Stale datagrams discarded when a receiver was opened.
     pub rx_flushed: u64,
@@ -251,6 +251,35 @@ pub struct camsync_stats {
     pub clock_error_bound_us: f64,
     /// Warnings given that the clock was unsynchronised or beyond the bound.
     pub clock_warnings: u64,
+    /// Rejected: neither 24 nor 40 bytes (nor an authenticated packet's 80).
+    pub rx_wrong_length: u64,
+    /// Rejected: longer than the receive buffer.
+    pub rx_truncated: u64,
+    /// Rejected: a frame duration outside 100 µs .. 10 s.
+    pub rx_frame_duration: u64,
+    /// Rejected: a timestamp that is no plausible wall clock (a server clock
+    /// at 1970).
+    pub rx_timestamp: u64,
+    /// Rejected: a frame duration more than 5 % from ours.
+    pub rx_other_rate: u64,
+    /// Rejected: a frame time far from our wall clock.
+    pub rx_clock_offset: u64,
+    /// Rejected: a ready time more than 10^6 frames after the frame time.
+    pub rx_ready_time: u64,
+    /// Rejected: sent to this host, not to the group.
+    pub rx_not_group: u64,
+    /// Rejected: from a sender the `servers` key does not name.
+    pub rx_not_allowed: u64,
+    /// Rejected: from another server than the one followed.
+    pub rx_other_server: u64,
+    /// Drains that stopped at the per-frame bound.
+    pub rx_drain_limited: u64,
+    /// Reads that failed.
+    pub rx_errors: u64,
+    /// Servers followed (the first, then one per switch).
+    pub servers_followed: u64,
+    /// Valid packets off the followed server's frame grid, held (precision).
+    pub strays: u64,
 }
 
 /// A log record's severity: libcamera's `LogSeverity` values (the layer

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{NetError, Received, Transport};
 use crate::core::{SocketRole, SyncPacket, WireFormat};
@@ -23,6 +23,7 @@ pub struct MemDatagram {
     buf: [u8; MEM_DATAGRAM_CAP],
     len: usize,
     from: Option<SocketAddrV4>,
+    to: Option<Ipv4Addr>,
 }
 
 impl MemDatagram {
@@ -35,6 +36,7 @@ impl MemDatagram {
             buf,
             len: bytes.len(),
             from: None,
+            to: None,
         }
     }
 
@@ -47,6 +49,14 @@ impl MemDatagram {
     pub fn from_addr(self, from: SocketAddrV4) -> MemDatagram {
         MemDatagram {
             from: Some(from),
+            ..self
+        }
+    }
+
+    /// The same datagram, as sent to `to` (the group, or a unicast address).
+    pub fn to_addr(self, to: Ipv4Addr) -> MemDatagram {
+        MemDatagram {
+            to: Some(to),
             ..self
         }
     }
@@ -221,6 +231,7 @@ impl Transport for MemoryTransport {
         Ok(Some(Received {
             len: d.len,
             from: d.from,
+            to: d.to,
         }))
     }
 }

@@ -17,6 +17,10 @@ const FLUSH_LIMIT: usize = 4096;
 /// A receive buffer larger than the largest valid datagram, so a longer one
 /// is seen as such (and `MSG_TRUNC` reports its real length anyway).
 pub const RX_BUF: usize = MAX_LEN + 24;
+/// The socket receive buffer a receiver asks for, bytes (the kernel grants
+/// up to `net.core.rmem_max`): room for a flood's worth of small datagrams
+/// between two frames, so the real packets among them are not dropped.
+pub const RCVBUF: usize = 4 << 20;
 
 fn udp_socket() -> io::Result<Socket> {
     Socket::new(
@@ -105,6 +109,11 @@ impl Receiver {
         socket
             .set_multicast_all_v4(false)
             .map_err(ctx("clear IP_MULTICAST_ALL"))?;
+        // Each datagram says where it was sent: only those sent to the group
+        // are sync packets (the port also gets unicast from anywhere).
+        set_pktinfo(&socket).map_err(ctx("set IP_PKTINFO"))?;
+        // As large as allowed; a smaller one still works.
+        let _ = socket.set_recv_buffer_size(RCVBUF);
         socket
             .join_multicast_v4(&cfg.group, &interface.unwrap_or(Ipv4Addr::UNSPECIFIED))
             .map_err(ctx("join the multicast group"))?;
@@ -130,10 +139,15 @@ impl Receiver {
         self.socket.local_addr().ok()?.as_socket_ipv4()
     }
 
+    /// The receive buffer the kernel granted, bytes.
+    pub fn recv_buffer_size(&self) -> Option<usize> {
+        self.socket.recv_buffer_size().ok()
+    }
+
     /// Read one datagram into `buf` if one is waiting (`Ok(None)` when none is).
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
-        match recv_from_trunc(self.socket.as_raw_fd(), buf) {
-            Ok((len, from)) => Ok(Some(Received { len, from })),
+        match recv_msg_trunc(self.socket.as_raw_fd(), buf) {
+            Ok(r) => Ok(Some(r)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
             Err(e) => Err(e),
@@ -141,13 +155,13 @@ impl Receiver {
     }
 
     /// Read, decode and validate one datagram; `None` when none is waiting
-    /// (or the read failed).
-    pub fn recv_decoded(&mut self) -> Option<(Decoded, Option<SocketAddrV4>)> {
+    /// (or the read failed). With it, what [`Transport::recv`] says of it.
+    pub fn recv_decoded(&mut self) -> Option<(Decoded, Received)> {
         let mut buf = [0u8; RX_BUF];
         let r = self.recv(&mut buf).ok()??;
         let decoded = SyncPacket::decode_received(&buf, r.len)
             .and_then(|(p, f)| p.validate().map(|()| (p, f)));
-        Some((decoded, r.from))
+        Some((decoded, r))
     }
 }
 
@@ -157,24 +171,52 @@ impl AsRawFd for Receiver {
     }
 }
 
-/// `recvfrom` with `MSG_TRUNC`, so the return value is the datagram's real
-/// length even when the buffer is shorter. Non-blocking (`MSG_DONTWAIT`).
-fn recv_from_trunc(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<SocketAddrV4>)> {
-    // SAFETY: an all-zero sockaddr_in is a valid value.
-    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    let mut addrlen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes; `addr`
-    // and `addrlen` are valid for writes and addrlen holds addr's size.
-    let n = unsafe {
-        libc::recvfrom(
-            fd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
-            (&raw mut addr).cast(),
-            &mut addrlen,
+fn set_pktinfo(socket: &Socket) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket, and a c_int option value of its size.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            (&raw const on).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Room for one `IP_PKTINFO` control message (and then some).
+const CMSG_SPACE: usize = 64;
+
+/// `recvmsg` with `MSG_TRUNC`, so the length returned is the datagram's
+/// real length even when the buffer is shorter, and with the `IP_PKTINFO`
+/// control message: the address the datagram was sent to. Non-blocking
+/// (`MSG_DONTWAIT`).
+fn recv_msg_trunc(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    // SAFETY: an all-zero sockaddr_in is a valid value.
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // u64 words: aligned for cmsghdr.
+    let mut control = [0u64; CMSG_SPACE / 8];
+    // SAFETY: an all-zero msghdr is a valid value; every pointer is set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&raw mut addr).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = CMSG_SPACE as _;
+    // SAFETY: `msg` points at `addr`, `iov` (over `buf`, writable for its
+    // length) and `control`, all valid for writes of the sizes given and
+    // alive across the call.
+    let n = unsafe { libc::recvmsg(fd, &raw mut msg, libc::MSG_TRUNC | libc::MSG_DONTWAIT) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -184,5 +226,23 @@ fn recv_from_trunc(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<Socke
             u16::from_be(addr.sin_port),
         )
     });
-    Ok((n as usize, from))
+    let mut to = None;
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled
+    // (msg_controllen says how much); each header they return lies within it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&raw const msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
+                let info: libc::in_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::in_pktinfo>());
+                to = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
+            }
+            c = libc::CMSG_NXTHDR(&raw const msg, c);
+        }
+    }
+    Ok(Received {
+        len: n as usize,
+        from,
+        to,
+    })
 }

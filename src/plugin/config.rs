@@ -29,7 +29,7 @@ use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 17] = [
     "profile",
     "ready_tolerance",
     "group",
@@ -46,7 +46,11 @@ pub const KEYS: [&str; 16] = [
     "schedule",
     "schedule_origin",
     "start_at",
+    "servers",
 ];
+
+/// The most addresses `servers` may name.
+pub const MAX_SERVERS: usize = 16;
 
 /// The smallest `sync_period`, frames. A `SyncAdjustment` reaches the sensor
 /// several frames after the packet it answers (the request queue, then the
@@ -247,6 +251,21 @@ impl Config {
                     .ok()
                     .filter(|us| *us <= MAX_CLOCK_ERROR_BOUND_US)
                     .ok_or_else(|| bad("not an integer 0-1000000 (µs; 0: one line time)"))?
+            }
+            "servers" => {
+                let list: Result<Vec<Ipv4Addr>, _> = v
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|a| !a.is_empty())
+                    .map(str::parse)
+                    .collect();
+                match list {
+                    Ok(l) if (1..=MAX_SERVERS).contains(&l.len()) => self.net.servers = l,
+                    _ => {
+                        return Err(bad(
+                            "not a list of 1-16 IPv4 addresses (comma or space separated)",
+                        ));
+                    }
+                }
             }
             _ => {
                 return Err(ConfigError::UnknownKey {
@@ -517,6 +536,7 @@ mod tests {
                 ("LIBCAMERA_SYNC_PACKET_TIMEOUT", "0"),
                 ("LIBCAMERA_SYNC_READY_TOLERANCE", "25"),
                 ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "500"),
+                ("LIBCAMERA_SYNC_SERVERS", "192.0.2.1, 192.0.2.2 192.0.2.3"),
             ]),
         )
         .unwrap();
@@ -533,6 +553,14 @@ mod tests {
         assert_eq!(c.net.ttl, 3);
         assert!(!c.net.loopback);
         assert_eq!(c.net.wire_format, WireFormat::Rpi);
+        assert_eq!(
+            c.net.servers,
+            [
+                Ipv4Addr::new(192, 0, 2, 1),
+                Ipv4Addr::new(192, 0, 2, 2),
+                Ipv4Addr::new(192, 0, 2, 3)
+            ]
+        );
     }
 
     #[test]
@@ -560,6 +588,8 @@ mod tests {
             ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "-1"),
             ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "1000001"),
             ("LIBCAMERA_SYNC_CLOCK_ERROR_BOUND", "20us"),
+            ("LIBCAMERA_SYNC_SERVERS", "192.0.2.1,eth0"),
+            ("LIBCAMERA_SYNC_SERVERS", ",,"),
         ] {
             let e = Config::load("cam", &env(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(k), "{e}");

@@ -33,8 +33,8 @@ use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::core::{
-    CameraControls, Completion, ControlInfo, Controls, FrameOutput, HookOutput, Layer, Mode,
-    NoPackets, SocketAction, SocketRole,
+    CameraControls, Completion, ControlInfo, Controls, Expect, FrameOutput, HookOutput, Layer,
+    Mode, NoPackets, SocketAction, SocketRole,
 };
 use crate::net::{Transport, UdpTransport};
 
@@ -43,7 +43,7 @@ use super::config::{Config, ConfigError};
 use super::health::{FALLBACK_BOUND_NS, Health, KernelClock};
 use super::logging::Scope;
 use super::notices::{Notices, Where};
-use super::rx::{Rx, RxStats};
+use super::rx::{Policy, Rx, RxStats};
 use super::timers::{Backoff, MAX_RETRY_NS, RateLimit};
 
 /// A clamped `SyncAdjustment` is logged at most this often, ns.
@@ -136,8 +136,12 @@ pub struct Stats {
     pub send_errors: u64,
     /// Sockets that could not be opened.
     pub socket_errors: u64,
-    /// `SyncAdjustment` values clamped to the camera's limits.
+    /// `SyncAdjustment` values clamped to the camera's limits (or half a frame).
     pub clamped: u64,
+    /// Valid packets off the followed server's frame grid, held and not
+    /// followed (precision client; a restart is followed from its second
+    /// packet).
+    pub strays: u64,
     /// Datagrams received, by outcome (client).
     pub rx: RxStats,
     /// This host's wall clock at the last check (at the first frame with
@@ -172,6 +176,8 @@ struct State<T, C> {
     last_socket_error: Option<String>,
     /// Clamped adjustments are logged at most every few seconds.
     clamp_log: RateLimit,
+    /// So are packets the precision client's grid held as strays.
+    stray_log: RateLimit,
     notices: Notices,
     health: Health,
 }
@@ -306,6 +312,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 socket_failed: None,
                 last_socket_error: None,
                 clamp_log: RateLimit::new(CLAMP_LOG_NS),
+                stray_log: RateLimit::new(CLAMP_LOG_NS),
                 notices: Notices::default(),
                 health: Health::default(),
             }),
@@ -469,17 +476,46 @@ impl<T: Transport, C: Clock> Instance<T, C> {
             rx,
             notices,
             health,
+            stray_log,
             ..
         } = &mut *g;
         let now = clock.now_ns();
         let out = if *socket == Some(SocketRole::Receiver) {
-            let mut packets = rx.drain(transport, config.net.max_drain, now);
+            // What a packet is judged against: our frame duration, and the
+            // wall clock of this frame under the fit so far.
+            let wall_us = completion
+                .sensor_timestamp_ns
+                .filter(|ts| *ts > 0 && !completion.cancelled)
+                .map_or(0, |ts| (layer.wall_clock(ts) / 1000).max(0) as u64);
+            let policy = Policy {
+                group: config.net.group,
+                servers: &config.net.servers,
+                expect: Expect {
+                    frame_duration_us: layer.frame_duration_us(),
+                    wall_us,
+                },
+            };
+            let mut packets = rx.drain(transport, config.net.max_drain, now, policy);
             layer.request_completed(completion, clock, &mut packets)
         } else {
             layer.request_completed(completion, clock, &mut NoPackets)
         };
         if out.diag.processed {
             stats.frames += 1;
+        }
+        if let Some(strays) = layer.strays()
+            && strays > stats.strays
+        {
+            stats.strays = strays;
+            if let Some(suppressed) = stray_log.allow(now) {
+                tracing::warn!(
+                    strays,
+                    suppressed,
+                    "a packet off the followed server's frame grid was held, not followed (a \
+                     stray or forged packet; a restart is followed once a second packet confirms \
+                     it)"
+                );
+            }
         }
         let timeout_ns = u64::from(config.packet_timeout_s) * 1_000_000_000;
         let at = Where {
@@ -603,6 +639,9 @@ impl<T: Transport, C: Clock> State<T, C> {
                     );
                 }
                 self.rx.stats.flushed += flushed as u64;
+                if role == SocketRole::Receiver {
+                    self.rx.forget_server();
+                }
                 tracing::debug!(
                     role = ?role,
                     group = %self.config.net.group,

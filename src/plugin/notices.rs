@@ -126,16 +126,12 @@ impl Notices {
             }
         } else if let Some(ns) = self.silence.bad(now_ns, timeout_ns) {
             tracing::warn!(
-                "no valid sync packet for {:.1} s on {at}; {} datagrams rejected ({} of a wrong \
-                 length, {} truncated, {} with a bad frame duration, {} with an implausible \
-                 timestamp): is a server running on this group and port, and does its multicast \
-                 reach this host? (packet_timeout)",
+                "no valid sync packet for {:.1} s on {at}; {} datagrams rejected (by reason: {}): \
+                 is a server running on this group and port, and does its multicast reach this \
+                 host? (packet_timeout)",
                 ns as f64 / 1e9,
                 rx.rejected(),
-                rx.wrong_length,
-                rx.truncated,
-                rx.frame_duration,
-                rx.timestamp,
+                rx.summary(),
             );
         }
     }

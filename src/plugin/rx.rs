@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! What a client does with its transport each frame: a bounded drain that
-//! decodes and validates every datagram, counts the rejected ones by reason
-//! (logging them rate-limited) and hands the valid packets to the core.
+//! judges every datagram, cheapest test first, counts the rejected ones by
+//! reason (logging them rate-limited) and hands the rest to the core:
+//!
+//! 1. its length (24 or 40 bytes) — a flood of garbage costs a read each;
+//! 2. where it was sent: only datagrams sent to the group are sync packets
+//!    (the port also receives unicast from any host that can route to it);
+//! 3. who sent it, when the configuration names the servers (`servers`);
+//! 4. its values, alone and against ours: a frame duration within a few
+//!    percent of our `FrameDurationLimits`, a frame time near our wall
+//!    clock, a ready time a server could mean;
+//! 5. the server this client follows: the first that sent a valid packet,
+//!    until it falls silent. Another server's packets (two servers on one
+//!    group, or a forger on another host) are counted and said once per
+//!    episode, never followed while the first one speaks.
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::timers::RateLimit;
-use crate::core::{PacketSource, SyncPacket, WireError};
+use crate::core::{Expect, PacketSource, SyncPacket, WireError};
 use crate::net::socket::RX_BUF;
 use crate::net::{NetError, Transport};
 
@@ -21,38 +33,161 @@ pub struct RxStats {
     pub truncated: u64,
     /// Frame duration out of range.
     pub frame_duration: u64,
-    /// Implausible timestamp.
+    /// Implausible timestamp (e.g. a server clock at 1970).
     pub timestamp: u64,
+    /// A frame duration other than ours (another frame rate).
+    pub other_rate: u64,
+    /// A frame time far from our wall clock.
+    pub clock_offset: u64,
+    /// A ready time no server would send.
+    pub ready_time: u64,
+    /// Sent to another address than the group (unicast to this host).
+    pub not_group: u64,
+    /// From an address the `servers` key does not name.
+    pub not_allowed: u64,
+    /// From another server than the one followed.
+    pub other_server: u64,
     /// Datagrams discarded when the socket was opened (stale).
     pub flushed: u64,
     /// Drains that stopped at the per-frame bound (more may have been waiting).
     pub drain_limited: u64,
     /// Reads that failed.
     pub errors: u64,
+    /// Times the client began following another server (its first
+    /// included): a restart, or a server that fell silent.
+    pub servers_followed: u64,
+}
+
+/// Why a datagram was not handed to the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// Its bytes or values.
+    Wire(WireError),
+    /// Sent to this address, not to the group.
+    NotGroup(Ipv4Addr),
+    /// From a sender the `servers` key does not name.
+    NotAllowed,
+    /// From another server than the one followed.
+    OtherServer,
+}
+
+impl Reject {
+    /// A short stable name, for counters and logs.
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            Reject::Wire(e) => e.reason(),
+            Reject::NotGroup(_) => "not_group",
+            Reject::NotAllowed => "not_allowed",
+            Reject::OtherServer => "other_server",
+        }
+    }
 }
 
 impl RxStats {
     /// Datagrams rejected, all reasons.
     pub fn rejected(&self) -> u64 {
-        self.wrong_length + self.truncated + self.frame_duration + self.timestamp
+        self.by_reason().iter().map(|(_, n)| n).sum()
     }
 
-    fn count(&mut self, e: &WireError) {
-        match e {
-            WireError::WrongLength(_) => self.wrong_length += 1,
-            WireError::Truncated(_) => self.truncated += 1,
-            WireError::FrameDuration(_) => self.frame_duration += 1,
-            WireError::Timestamp(_) => self.timestamp += 1,
+    /// The rejected datagrams, by reason (stable names, as in the logs).
+    pub fn by_reason(&self) -> [(&'static str, u64); 10] {
+        [
+            ("wrong_length", self.wrong_length),
+            ("truncated", self.truncated),
+            ("frame_duration", self.frame_duration),
+            ("timestamp", self.timestamp),
+            ("other_rate", self.other_rate),
+            ("clock_offset", self.clock_offset),
+            ("ready_time", self.ready_time),
+            ("not_group", self.not_group),
+            ("not_allowed", self.not_allowed),
+            ("other_server", self.other_server),
+        ]
+    }
+
+    /// The non-zero counts, `reason count, ...` (for a log line).
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .by_reason()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
         }
+    }
+
+    fn count(&mut self, r: &Reject) {
+        let c = match r {
+            Reject::Wire(WireError::WrongLength(_)) => &mut self.wrong_length,
+            Reject::Wire(WireError::Truncated(_)) => &mut self.truncated,
+            Reject::Wire(WireError::FrameDuration(_)) => &mut self.frame_duration,
+            Reject::Wire(WireError::Timestamp(_)) => &mut self.timestamp,
+            Reject::Wire(WireError::OtherRate { .. }) => &mut self.other_rate,
+            Reject::Wire(WireError::ClockOffset { .. }) => &mut self.clock_offset,
+            Reject::Wire(WireError::ReadyTime { .. }) => &mut self.ready_time,
+            Reject::NotGroup(_) => &mut self.not_group,
+            Reject::NotAllowed => &mut self.not_allowed,
+            Reject::OtherServer => &mut self.other_server,
+        };
+        *c += 1;
     }
 }
 
-/// A client's receive state: its buffer, counters and log rate limit.
+/// A server's packets are followed until it has been silent this many of
+/// its packet intervals ...
+const HOLD_INTERVALS: u64 = 3;
+/// ... within these bounds, ns ...
+const MIN_HOLD_NS: u64 = 500_000_000;
+const MAX_HOLD_NS: u64 = 10_000_000_000;
+/// ... or, before its second packet, this long (a reference server sends
+/// every second at 30 fps, every 2 s at 15 fps).
+const FIRST_HOLD_NS: u64 = 2_500_000_000;
+/// Another server's packets this far apart are separate episodes, ns.
+const EPISODE_NS: u64 = 30_000_000_000;
+
+/// The server a client follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Followed {
+    /// Its address (`None`: the transport does not say).
+    from: Option<SocketAddrV4>,
+    last_ns: u64,
+    /// The longest gap between two of its recent packets, ns (0: one packet).
+    gap_ns: u64,
+}
+
+impl Followed {
+    fn hold_ns(&self) -> u64 {
+        if self.gap_ns == 0 {
+            return FIRST_HOLD_NS;
+        }
+        (self.gap_ns.saturating_mul(HOLD_INTERVALS)).clamp(MIN_HOLD_NS, MAX_HOLD_NS)
+    }
+}
+
+/// Who may send, and to where: the group, and the `servers` allow-list.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Policy<'a> {
+    pub group: Ipv4Addr,
+    /// Empty: any sender.
+    pub servers: &'a [Ipv4Addr],
+    pub expect: Expect,
+}
+
+/// A client's receive state: its buffer, counters, the server it follows
+/// and its log rate limit.
 #[derive(Debug)]
 pub(super) struct Rx {
     buf: [u8; RX_BUF],
     pub stats: RxStats,
     log: RateLimit,
+    followed: Option<Followed>,
+    /// Another server heard while following one: its address and when it
+    /// was last heard (`None`: no episode).
+    other: Option<(Option<SocketAddrV4>, u64)>,
 }
 
 impl Default for Rx {
@@ -61,6 +196,8 @@ impl Default for Rx {
             buf: [0; RX_BUF],
             stats: RxStats::default(),
             log: RateLimit::new(5_000_000_000),
+            followed: None,
+            other: None,
         }
     }
 }
@@ -72,6 +209,7 @@ impl Rx {
         transport: &'a mut T,
         max: usize,
         now_ns: u64,
+        policy: Policy<'a>,
     ) -> Drain<'a, T> {
         Drain {
             rx: self,
@@ -79,8 +217,73 @@ impl Rx {
             max: max.max(1),
             read: 0,
             now_ns,
+            policy,
         }
     }
+
+    /// A new socket: follow whichever server speaks first.
+    pub fn forget_server(&mut self) {
+        self.followed = None;
+        self.other = None;
+    }
+
+    /// Is a valid packet from `from` at `now_ns` one to follow? Logs a
+    /// switch, and the first packet of another server in an episode.
+    fn follow(&mut self, from: Option<SocketAddrV4>, now_ns: u64) -> bool {
+        let Some(f) = &mut self.followed else {
+            self.followed = Some(Followed {
+                from,
+                last_ns: now_ns,
+                gap_ns: 0,
+            });
+            self.stats.servers_followed += 1;
+            tracing::info!(server = %show(from), "following the server");
+            return true;
+        };
+        if f.from == from {
+            let gap = now_ns.saturating_sub(f.last_ns);
+            // The longest recent gap, forgetting slowly (a server's
+            // acquisition packets come faster than its later ones).
+            f.gap_ns = gap.max(f.gap_ns - f.gap_ns / 8);
+            f.last_ns = now_ns;
+            return true;
+        }
+        let silent = now_ns.saturating_sub(f.last_ns);
+        if silent > f.hold_ns() {
+            tracing::warn!(
+                server = %show(from),
+                previous = %show(f.from),
+                "following another server: the previous one has been silent for {:.1} s",
+                silent as f64 / 1e9
+            );
+            *f = Followed {
+                from,
+                last_ns: now_ns,
+                gap_ns: 0,
+            };
+            self.stats.servers_followed += 1;
+            self.other = None;
+            return true;
+        }
+        let new_episode = self
+            .other
+            .is_none_or(|(_, last)| now_ns.saturating_sub(last) > EPISODE_NS);
+        if new_episode {
+            tracing::warn!(
+                other = %show(from),
+                followed = %show(f.from),
+                "two servers send to this group: following the first, ignoring the other (a \
+                 second camera in server mode, or a forger; the `servers` key names the ones to \
+                 accept)"
+            );
+        }
+        self.other = Some((from, now_ns));
+        false
+    }
+}
+
+fn show(a: Option<SocketAddrV4>) -> String {
+    a.map_or_else(|| "(unknown address)".into(), |a| a.to_string())
 }
 
 /// A bounded drain, handed to the core as its packet source.
@@ -90,24 +293,34 @@ pub(super) struct Drain<'a, T> {
     max: usize,
     read: usize,
     now_ns: u64,
+    policy: Policy<'a>,
 }
 
 impl<T: Transport> Drain<'_, T> {
-    fn rejected(&mut self, from: Option<SocketAddrV4>, e: &WireError) {
-        self.rx.stats.count(e);
+    fn rejected(&mut self, from: Option<SocketAddrV4>, r: &Reject) {
+        self.rx.stats.count(r);
+        if *r == Reject::OtherServer {
+            // Said once per episode by `follow`.
+            return;
+        }
         let Some(suppressed) = self.rx.log.allow(self.now_ns) else {
             return;
         };
-        match from {
-            Some(from) => tracing::warn!(
-                %from, reason = e.reason(), suppressed, "rejected sync datagram: {e}"
+        let why = match r {
+            Reject::Wire(e) => e.to_string(),
+            Reject::NotGroup(to) => format!(
+                "sent to {to}, not to the group {}: not a sync packet",
+                self.policy.group
             ),
-            None => tracing::warn!(
-                reason = e.reason(),
-                suppressed,
-                "rejected sync datagram: {e}"
-            ),
-        }
+            Reject::NotAllowed => "its sender is not one of the `servers`".into(),
+            Reject::OtherServer => String::new(),
+        };
+        tracing::warn!(
+            from = %show(from),
+            reason = r.reason(),
+            suppressed,
+            "rejected sync datagram: {why}"
+        );
     }
 
     fn failed(&mut self, e: &NetError) {
@@ -115,6 +328,30 @@ impl<T: Transport> Drain<'_, T> {
         if let Some(suppressed) = self.rx.log.allow(self.now_ns) {
             tracing::warn!(suppressed, "sync socket: {e}");
         }
+    }
+
+    /// Judge one datagram of `len` bytes in the buffer.
+    fn judge(
+        &mut self,
+        len: usize,
+        from: Option<SocketAddrV4>,
+        to: Option<Ipv4Addr>,
+    ) -> Result<SyncPacket, Reject> {
+        let (p, _) = SyncPacket::decode_received(&self.rx.buf, len).map_err(Reject::Wire)?;
+        if let Some(to) = to
+            && to != self.policy.group
+        {
+            return Err(Reject::NotGroup(to));
+        }
+        let servers = self.policy.servers;
+        if !servers.is_empty() && !from.is_some_and(|a| servers.contains(a.ip())) {
+            return Err(Reject::NotAllowed);
+        }
+        p.check(&self.policy.expect).map_err(Reject::Wire)?;
+        if !self.rx.follow(from, self.now_ns) {
+            return Err(Reject::OtherServer);
+        }
+        Ok(p)
     }
 }
 
@@ -130,9 +367,7 @@ impl<T: Transport> PacketSource for Drain<'_, T> {
                     return None;
                 }
             };
-            let decoded = SyncPacket::decode_received(&self.rx.buf, r.len)
-                .and_then(|(p, _)| p.validate().map(|()| p));
-            match decoded {
+            match self.judge(r.len, r.from, r.to) {
                 Ok(p) => {
                     self.rx.stats.accepted += 1;
                     return Some(p);

@@ -171,6 +171,13 @@ static int mode_sync(void)
 	       first_adjustment, adjustments);
 
 	CHECK(ss.packets_sent >= 3, "server sent %llu packets", (unsigned long long)ss.packets_sent);
+	CHECK(cs.rx_rejected == cs.rx_wrong_length + cs.rx_truncated + cs.rx_frame_duration +
+					cs.rx_timestamp + cs.rx_other_rate + cs.rx_clock_offset +
+					cs.rx_ready_time + cs.rx_not_group + cs.rx_not_allowed +
+					cs.rx_other_server,
+	      "rejected = the sum of its reasons");
+	CHECK(cs.servers_followed == 1, "one server followed (%llu)",
+	      (unsigned long long)cs.servers_followed);
 	CHECK(cs.rx_accepted == ss.packets_sent, "client got every packet (%llu of %llu)",
 	      (unsigned long long)cs.rx_accepted, (unsigned long long)ss.packets_sent);
 	CHECK(server_ready_at == READY_FRAME, "server ready at frame %d", server_ready_at);

@@ -203,6 +203,10 @@ impl Client {
         aim.lattice.is_some() || self.grid.len() >= 2
     }
 
+    pub(super) fn strays(&self) -> u64 {
+        self.grid.strays()
+    }
+
     /// The request for the queue that follows frame `last`: the pending
     /// correction (once) or 0.
     pub(super) fn take_adjustment(&mut self, last: i64, limits: Option<[i32; 2]>) -> i32 {

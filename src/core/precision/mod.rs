@@ -146,6 +146,11 @@ impl Precision {
         self.camera = *camera;
     }
 
+    /// Packets the client's server grid held as strays since the client began.
+    pub fn strays(&self) -> u64 {
+        self.client.strays()
+    }
+
     pub fn sync_ready(&self) -> bool {
         self.client.ready() || self.server.ready()
     }

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Floods over real loopback multicast (issue 8): garbage at the group must
+//! not starve sync. A flood of 10 000 garbage datagrams a second kept every
+//! client from ever becoming ready (the drain stopped at 32 a frame and the
+//! socket buffer overflowed). Unicast to the sync port is no sync packet.
+//! Nothing leaves this host (IP_MULTICAST_IF 127.0.0.1, TTL 0).
+
+#[allow(dead_code)]
+#[path = "common/flood.rs"]
+mod flood;
+
+use std::net::{Ipv4Addr, UdpSocket};
+
+use camsync::core::{CameraControls, Completion, Controls, Profile, SyncPacket, WireFormat};
+use camsync::net::{NetConfig, UdpTransport};
+use camsync::plugin::{Config, Instance, SystemClock};
+
+/// A port per test and process (clear of the other test binaries' ranges).
+fn port(offset: u16) -> u16 {
+    41000 + (std::process::id() % 800) as u16 * 5 + offset
+}
+
+#[test]
+fn a_flood_of_garbage_does_not_starve_sync() {
+    let r = flood::run(port(0), Profile::Compat, 4.0, 20_000);
+    eprintln!("{r:?}");
+    assert!(r.flood_rate > 10_000.0, "the flooder fell short: {r:?}");
+    assert!(r.rejected > 30_000, "{r:?}");
+    // Every packet the server sent reached the client's core (the last
+    // one may still be in flight).
+    assert!(r.accepted + 1 >= r.sent && r.sent >= 10, "{r:?}");
+    assert!(r.client_ready_at.is_some_and(|f| f <= 62), "{r:?}");
+    // Bounded: a frame is 33 ms; reading 700 datagrams must not take 5.
+    assert!(r.cpu_max_us < 5_000.0, "{r:?}");
+}
+
+#[test]
+fn unicast_to_the_sync_port_is_counted_and_dropped() {
+    let p = port(1);
+    let cfg = Config {
+        profile: Profile::Compat,
+        net: NetConfig {
+            port: p,
+            interface: Some("127.0.0.1".into()),
+            ..NetConfig::default()
+        },
+        ..Config::default()
+    };
+    let client = Instance::from_parts(
+        "client",
+        Ok(cfg.clone()),
+        UdpTransport::new(cfg.net.clone()),
+        SystemClock::for_profile(Profile::Compat),
+    );
+    client
+        .controls(&CameraControls {
+            sync_adjustment_limits_us: Some([-16_666, 16_666]),
+            frame_duration_limits_us: Some([33_333, 33_333]),
+        })
+        .unwrap();
+    client
+        .start(&Controls {
+            sync_mode: Some(2),
+            ..Controls::default()
+        })
+        .unwrap();
+    let ts = {
+        let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).unwrap();
+        t.tv_sec() * 1_000_000_000 + t.tv_nsec()
+    };
+    let wall_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
+    let packet = SyncPacket {
+        frame_duration_us: 33_333,
+        frame_ts_us: wall_us,
+        ready_time_us: wall_us + 1_000_000,
+    };
+    let bytes = packet.encode(WireFormat::Layer);
+    // A valid packet, unicast to this host's sync port: any host that can
+    // route UDP here could send it. Then the same to the group.
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.send_to(bytes.as_bytes(), (Ipv4Addr::LOCALHOST, p))
+        .unwrap();
+    let m = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    m.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+    m.set_multicast_ttl_v4(0).unwrap();
+    let m: UdpSocket = m.into();
+    m.send_to(bytes.as_bytes(), (camsync::net::DEFAULT_GROUP, p))
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let out = client
+        .request_completed(&Completion {
+            sensor_timestamp_ns: Some(ts),
+            cancelled: false,
+        })
+        .unwrap();
+    let rx = client.stats().rx;
+    assert_eq!((rx.not_group, rx.accepted), (1, 1), "{rx:?}");
+    assert_eq!(out.diag.packets, 1);
+}
