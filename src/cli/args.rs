@@ -88,17 +88,35 @@ pub fn interface(s: &str) -> Result<Ipv4Addr, String> {
     })
 }
 
-/// `--interface` of a tool that sends: a loopback interface only, so its
-/// traffic never leaves this machine.
+/// `--interface` of a tool that sends: a loopback interface, so its
+/// traffic never leaves this machine; inside a named network namespace
+/// (`ip netns add`, `ip netns exec`: one a test or a user built, joined to
+/// others by veth pairs and bridges) any of its interfaces.
 pub fn loopback_interface(s: &str) -> Result<Ipv4Addr, String> {
     let a = interface(s)?;
-    if a.is_loopback() {
+    if a.is_loopback() || named_netns() {
         Ok(a)
     } else {
         Err(format!(
-            "{a} is not a loopback interface: the demo keeps its traffic on this machine"
+            "{a} is not a loopback interface: the demo keeps its traffic on this machine (another \
+             interface only inside a network namespace made for it: ip netns add, ip netns exec)"
         ))
     }
+}
+
+/// Whether this process runs in a named network namespace (one `ip netns
+/// add` made, bind-mounted under /run/netns), not the system's.
+pub fn named_netns() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::metadata("/proc/self/ns/net") else {
+        return false;
+    };
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        std::fs::metadata(e.path()).is_ok_and(|m| m.dev() == me.dev() && m.ino() == me.ino())
+    })
 }
 
 /// `--port`: 1..=65535 (0 would let the kernel pick a port nobody else uses).

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! `camsync demo`: one server and N clients in one process, each a simulated
-//! camera in real time driving the shipped plugin instance (the core, real
-//! UDP multicast on the loopback interface, the system clocks).
+//! `camsync demo`: one server and N clients in one process (or one role per
+//! process, `--role`), each a simulated camera in real time driving the
+//! shipped plugin instance (the core, real UDP multicast on the loopback
+//! interface or in a private network namespace, the system clocks).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -42,16 +43,30 @@ use crate::table::Table;
 /// line time; the table gives the share of frames locked from SyncReady on.
 /// Ends with a table and an SVG plot.
 ///
+/// One role per process (--role server, --role client --clients N) spreads
+/// a rig over processes, or over network namespaces joined by veth pairs
+/// (there --interface may name the namespace's own interface). A client
+/// process measures its phase error against the frames the server
+/// announces: the latest packet's frame time, stepped by the period between
+/// its packets, on this host's wall clock.
+///
 /// Examples:
 ///   camsync demo
 ///   camsync demo --clients 64 --duration 20 --no-plot
 ///   camsync demo --port 10010 --json --plot /tmp/demo.svg
+///   camsync demo --role server --duration 30 --no-plot &
+///   camsync demo --role client --clients 2 --duration 25 --json
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment, allow_negative_numbers = true, after_help = EXIT_HELP)]
 pub struct Args {
-    /// Client cameras (plus one server), 1..=1000.
-    #[arg(long, default_value_t = 3, value_parser = num(MAX_CLIENTS))]
-    clients: usize,
+    /// Which cameras this process runs: both (a server and --clients
+    /// clients), server (the server alone) or client (--clients clients
+    /// alone).
+    #[arg(long, value_enum, default_value_t = Role::Both)]
+    role: Role,
+    /// Client cameras, 1..=1000 [default: 3; not with --role server].
+    #[arg(long, value_parser = num(MAX_CLIENTS))]
+    clients: Option<usize>,
     /// How long to run, seconds, 0.1..=86400; at least long enough for the
     /// server to reach SyncReady (1 s start + --ready-frame frames).
     #[arg(long, value_name = "SECONDS", default_value_t = 15.0, value_parser = num(0.1..=86_400.0))]
@@ -65,7 +80,9 @@ pub struct Args {
     /// UDP port, 1..=65535.
     #[arg(long, default_value_t = camsync::net::DEFAULT_PORT, value_parser = args::port)]
     port: u16,
-    /// Interface (a loopback address or name): the demo's traffic never leaves this machine.
+    /// Interface (a loopback address or name): the demo's traffic never
+    /// leaves this machine. Inside a named network namespace (ip netns add,
+    /// ip netns exec) any of the namespace's interfaces.
     #[arg(long, default_value = "127.0.0.1", value_parser = args::loopback_interface)]
     interface: Ipv4Addr,
     /// Wire format the server sends.
@@ -102,15 +119,37 @@ pub struct Args {
     json: bool,
 }
 
+/// Which cameras a demo process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    /// One server and --clients clients.
+    Both,
+    /// The server alone.
+    Server,
+    /// --clients clients alone, following a server run elsewhere.
+    Client,
+}
+
+impl Role {
+    const fn name(self) -> &'static str {
+        match self {
+            Role::Both => "both",
+            Role::Server => "server",
+            Role::Client => "client",
+        }
+    }
+}
+
 /// The most clients: one event loop runs them all in real time (1000 clients
 /// at 30 fps take ~7 µs of CPU per client-frame; a run that falls behind
 /// real time stops with an error).
 const MAX_CLIENTS: std::ops::RangeInclusive<usize> = 1..=1000;
 
-const EXIT_HELP: &str = "Exit status: 0 every client reached SyncReady; 1 a client did not (or \
-    the run was interrupted first); 2 usage error (bad flag or value, unwritable plot, too few \
-    file descriptors), a socket error, or another sync server on the group and port. Errors go \
-    to stderr.";
+const EXIT_HELP: &str = "Exit status: 0 every client reached SyncReady (--role server: the \
+    server did); 1 one did not (or the run was interrupted first); 2 usage error (bad flag or \
+    value, unwritable plot, too few file descriptors), a socket error, or another sync server on \
+    the group and port (not checked by --role client, which follows whichever server it hears). \
+    Errors go to stderr.";
 
 impl Args {
     /// The plot to write, if any.
@@ -122,9 +161,33 @@ impl Args {
         }
     }
 
+    /// The client cameras this process runs.
+    fn clients(&self) -> usize {
+        match self.role {
+            Role::Server => 0,
+            _ => self.clients.unwrap_or(3),
+        }
+    }
+
     /// Refuse a run that cannot reach its end: too short for the server to
     /// reach SyncReady, or more sockets than the descriptor limit.
     fn check(&self) -> Outcome {
+        if self.role == Role::Server && self.clients.is_some() {
+            return Err(exit::usage(
+                "the argument '--clients <CLIENTS>' cannot be used with '--role server'",
+            ));
+        }
+        sys::ensure_fds(self.clients() as u64 + 1 + FD_RESERVE).map_err(|e| {
+            exit::invalid(
+                "--clients",
+                self.clients(),
+                format!("one socket per camera: {e}"),
+            )
+        })?;
+        if self.role == Role::Client {
+            // The server runs elsewhere, perhaps ready long ago.
+            return Ok(());
+        }
         let frame_s = 1.0 / self.fps;
         // The server starts 1 s in, its first frame up to 80 ms later; it is
         // ready at frame ready_frame and sends its first packet at frame
@@ -145,13 +208,7 @@ impl Args {
                 ),
             ));
         }
-        sys::ensure_fds(self.clients as u64 + 1 + FD_RESERVE).map_err(|e| {
-            exit::invalid(
-                "--clients",
-                self.clients,
-                format!("one socket per camera: {e}"),
-            )
-        })
+        Ok(())
     }
 }
 
@@ -192,6 +249,85 @@ struct Cam {
     /// (frame, true SOF, phase error ns) of every frame while the server streams.
     errors: Vec<(u64, i64, i64)>,
     last_error: Option<i64>,
+    /// (true SOF, valid packets read on its completion) of every frame.
+    packets: Vec<(i64, u32)>,
+    /// How long each `request_completed` took, ns.
+    hook_ns: Vec<u64>,
+}
+
+/// What the layer's `request_completed` cost this camera per frame (wall
+/// time of the call: for a client, its bounded drain of the socket), µs.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq)]
+struct HookCost {
+    mean_us: f64,
+    p99_us: f64,
+    max_us: f64,
+}
+
+impl HookCost {
+    fn of(ns: &[u64]) -> Option<HookCost> {
+        if ns.is_empty() {
+            return None;
+        }
+        let mut v = ns.to_vec();
+        v.sort_unstable();
+        let us = |n: u64| n as f64 / 1000.0;
+        Some(HookCost {
+            mean_us: us(v.iter().sum::<u64>() / v.len() as u64),
+            p99_us: us(camsync::sim::metrics::nearest_rank(&v, 99.0)),
+            max_us: us(v[v.len() - 1]),
+        })
+    }
+}
+
+/// Where a client process's frames lost lock (|phase error| at least one
+/// line after a sync period within it) and found it again (the next sync
+/// period of frames within one line): s since the demo started, and the
+/// valid packets the client read in between.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq)]
+struct LockLoss {
+    lost_at_s: f64,
+    locked_at_s: Option<f64>,
+    packets: u64,
+}
+
+/// The server's frames as a client process hears them: the latest packet's
+/// frame time and the period between packets (wall clock, ns).
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    frame_wall_ns: i64,
+    period_ns: f64,
+    /// When it was heard, this host's boot clock, ns.
+    at_boot_ns: i64,
+}
+
+impl Heard {
+    /// A packet arrived: its frame time, and the server's frame duration.
+    fn update(prev: Option<Heard>, p: &SyncPacket, now_boot_ns: i64) -> Heard {
+        let frame_wall_ns = p.frame_ts_us as i64 * 1000;
+        let fd_ns = f64::from(p.frame_duration_us) * 1000.0;
+        // Whole frames between two packets give the period to a fraction
+        // of a µs, which the rounded duration in the packet does not.
+        let period_ns = prev
+            .map(|h| (frame_wall_ns - h.frame_wall_ns) as f64)
+            .and_then(|span| {
+                let frames = (span / fd_ns).round();
+                (frames >= 1.0 && (span / frames - fd_ns).abs() < fd_ns * 0.01)
+                    .then(|| span / frames)
+            })
+            .unwrap_or(fd_ns);
+        Heard {
+            frame_wall_ns,
+            period_ns,
+            at_boot_ns: now_boot_ns,
+        }
+    }
+
+    /// `wall_ns` minus the nearest server start of frame.
+    fn error(&self, wall_ns: i64) -> i64 {
+        let k = ((wall_ns - self.frame_wall_ns) as f64 / self.period_ns).round();
+        wall_ns - self.frame_wall_ns - (k * self.period_ns).round() as i64
+    }
 }
 
 /// Per-camera results.
@@ -216,6 +352,13 @@ struct CamReport {
     adjustments_issued: u64,
     packets_read: u64,
     packets_rejected: u64,
+    /// Lock lost and found again after the first lock (clients).
+    lock_losses: Vec<LockLoss>,
+    /// When the client read each valid packet (the frame it completed), s
+    /// since the demo started.
+    packets_at_s: Vec<f64>,
+    /// The cost of the layer's `request_completed` per frame.
+    request_completed: Option<HookCost>,
 }
 
 /// The version of [`Report`]'s JSON form (`camsync demo --json`).
@@ -224,6 +367,12 @@ const SCHEMA_VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Report {
     schema_version: u32,
+    /// Which cameras this process ran: both, server or client.
+    role: &'static str,
+    /// When the demo started (the origin of every `*_at_s`), Unix time, s.
+    started_unix_s: f64,
+    /// Client processes: the distinct addresses servers sent from.
+    servers_heard: Vec<String>,
     profile: String,
     /// A string: seeds exceed 2^53, which JSON readers round.
     #[serde(serialize_with = "camsync::sim::as_string")]
@@ -269,8 +418,11 @@ fn check_socket(cam: &Cam) -> Result<(), String> {
 pub fn run(args: &Args) -> Outcome {
     args.check()?;
     let report = demo(args).map_err(exit::usage)?;
-    let never: Vec<&str> = report.cameras[1..]
+    // The clients' check; a server alone checks itself.
+    let never: Vec<&str> = report
+        .cameras
         .iter()
+        .filter(|c| c.role == Mode::Client.name() || args.role == Role::Server)
         .filter(|c| c.ready_frame.is_none())
         .map(|c| c.camera.as_str())
         .collect();
@@ -301,8 +453,9 @@ fn demo(args: &Args) -> Result<Report, String> {
             group: args.group,
             port: args.port,
             interface: Some(ifaddr.to_string()),
-            // Loopback delivery to this host only; TTL 0 forbids any hop.
-            ttl: 0,
+            // Loopback delivery to this host only; TTL 0 forbids any hop. In
+            // a private namespace, 1: the rig's link, never beyond a router.
+            ttl: if ifaddr.is_loopback() { 0 } else { 1 },
             loopback: true,
             wire_format: args.wire_format,
             ..NetConfig::default()
@@ -311,8 +464,12 @@ fn demo(args: &Args) -> Result<Report, String> {
     };
     let mut setup = Rng::stream(args.seed, "demo/setup");
     let t0 = sys::boot_ns();
+    let wall_minus_boot = sys::realtime_ns() - sys::boot_ns();
+    let started_unix_s = (t0 + wall_minus_boot) as f64 / 1e9;
     let server_start = t0 + (SERVER_START_S * 1e9) as i64;
-    let mut cams: Vec<Cam> = (0..=args.clients)
+    // Every camera of the whole rig is drawn (cam0 the server), so a camera
+    // is the same whichever process runs it; this one keeps its role's.
+    let mut cams: Vec<Cam> = (0..=args.clients())
         .map(|i| {
             let line_ns = setup.range_u64(15_000, 30_000);
             let ppb = setup.signed_magnitude(
@@ -320,8 +477,13 @@ fn demo(args: &Args) -> Result<Report, String> {
                 (args.sensor_ppm.1 * 1000.0) as i64,
             );
             // Clients start 0.5-1 s before the server (a precision client
-            // measures its camera in its first ~25 frames).
+            // measures its camera in its first ~25 frames); without a
+            // server here, within 0.5 s of the demo's start.
             let lead = setup.range_i64(500_000_000, 1_000_000_000);
+            (i, line_ns, ppb, lead)
+        })
+        .filter(|&(i, ..)| args.role != Role::Client || i > 0)
+        .map(|(i, line_ns, ppb, lead)| {
             let mode = if i == 0 { Mode::Server } else { Mode::Client };
             let name = format!("cam{i}");
             let profile = match mode {
@@ -348,10 +510,10 @@ fn demo(args: &Args) -> Result<Report, String> {
                 inst,
                 params: SensorParams::new(line_ns, frame_ns as u64, ppb, 2),
                 sensor: None,
-                start_at: if i == 0 {
-                    server_start
-                } else {
-                    server_start - lead
+                start_at: match (i, args.role) {
+                    (0, _) => server_start,
+                    (_, Role::Client) => t0 + 1_000_000_000 - lead,
+                    _ => server_start - lead,
                 },
                 first_sof: None,
                 last_completion: 0,
@@ -361,6 +523,8 @@ fn demo(args: &Args) -> Result<Report, String> {
                 ready: None,
                 errors: Vec::new(),
                 last_error: None,
+                packets: Vec::new(),
+                hook_ns: Vec::new(),
             }
         })
         .collect();
@@ -376,24 +540,33 @@ fn demo(args: &Args) -> Result<Report, String> {
     }
     push(&mut heap, t0, Ev::Tick);
 
-    let expected_frames = ((end - server_start).max(0) / frame_ns) as u64;
+    // The progress counts the first camera's frames: the server's, or
+    // (--role client) the first client's.
+    let (counted_from, counted) = match args.role {
+        Role::Client => (t0, "frames"),
+        _ => (server_start, "server frames"),
+    };
+    let expected_frames = ((end - counted_from).max(0) / frame_ns) as u64;
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
         let b = ProgressBar::with_draw_target(Some(expected_frames), ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template(
-                "{elapsed:>3} [{bar:30}] {pos}/{len} server frames  {msg}",
-            )
+            ProgressStyle::with_template(&format!(
+                "{{elapsed:>3}} [{{bar:30}}] {{pos}}/{{len}} {counted}  {{msg}}"
+            ))
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
         );
         b
     };
     // A second server on the group would steer these clients too: watch the
-    // group for packets this demo's server did not send.
+    // group for packets this demo's server did not send. A client process
+    // hears its server there (and every other).
     let mut watcher = Receiver::open(&config.net, Some(ifaddr)).map_err(|e| e.to_string())?;
     let mut sent: VecDeque<SyncPacket> = VecDeque::new();
+    let mut heard: Option<Heard> = None;
+    let mut servers_heard: Vec<String> = Vec::new();
     let cpu0 = sys::process_cpu_ns();
     // The server's last and next start of frame, for live phase errors.
     let mut server_sof: Option<(i64, i64)> = None;
@@ -416,7 +589,7 @@ fn demo(args: &Args) -> Result<Report, String> {
                 "fell {:.2} s behind real time with {} clients at {} fps: this machine cannot \
                  run them in one event loop; use fewer --clients or a lower --fps",
                 (now - t) as f64 / 1e9,
-                args.clients,
+                args.clients(),
                 args.fps
             ));
         }
@@ -426,7 +599,9 @@ fn demo(args: &Args) -> Result<Report, String> {
         }
         match ev {
             Ev::Tick => {
-                if let Some(foreign) = foreign_server(&mut watcher, &sent) {
+                if args.role == Role::Client {
+                    hear_servers(&mut watcher, &mut heard, &mut servers_heard);
+                } else if let Some(foreign) = foreign_server(&mut watcher, &sent) {
                     bar.finish_and_clear();
                     return Err(format!(
                         "another sync server ({foreign}) is sending to {}:{}: this demo's \
@@ -435,7 +610,7 @@ fn demo(args: &Args) -> Result<Report, String> {
                     ));
                 }
                 bar.set_message(status(&cams));
-                if server_sof.is_some() {
+                if server_sof.is_some() || args.role == Role::Client {
                     bar.set_position(cams[0].completed.min(expected_frames));
                 }
                 push(&mut heap, t + 200_000_000, Ev::Tick);
@@ -471,6 +646,12 @@ fn demo(args: &Args) -> Result<Report, String> {
                     let e = if a.abs() <= b.abs() { a } else { b };
                     c.errors.push((f.index, f.sof_ns, e));
                     c.last_error = Some(e);
+                } else if let Some(h) = heard
+                    && f.sof_ns - h.at_boot_ns < HEARD_FOR_NS
+                {
+                    let e = h.error(f.sof_ns + wall_minus_boot);
+                    c.errors.push((f.index, f.sof_ns, e));
+                    c.last_error = Some(e);
                 }
                 let latency = c.rng.range_i64(3_000_000, 12_000_000);
                 let tc = (f.next_sof_ns + latency).max(c.last_completion + 1_000_000);
@@ -501,8 +682,13 @@ fn demo(args: &Args) -> Result<Report, String> {
                 };
                 // A server's packet goes out (or its failure is counted and
                 // logged) inside the instance.
+                let called = std::time::Instant::now();
                 let out = c.inst.request_completed(&completion).unwrap_or_default();
+                c.hook_ns.push(called.elapsed().as_nanos() as u64);
                 c.completed += 1;
+                if c.mode == Mode::Client {
+                    c.packets.push((sof_ns, out.diag.packets));
+                }
                 if out.sync_ready == Some(true) && c.ready.is_none() {
                     c.ready = Some((frame, sof_ns));
                 }
@@ -524,9 +710,17 @@ fn demo(args: &Args) -> Result<Report, String> {
     let cpu_ns = sys::process_cpu_ns().saturating_sub(cpu0);
     interrupted |= sys::interrupted();
 
-    let client_frames: u64 = cams[1..].iter().map(|c| c.completed).sum();
-    let reports: Vec<CamReport> = cams.iter().map(|c| cam_report(c, t0)).collect();
-    let all_ready = reports[1..].iter().all(|r| r.ready_frame.is_some());
+    let is_client = |c: &&Cam| c.mode == Mode::Client;
+    let client_frames: u64 = cams.iter().filter(is_client).map(|c| c.completed).sum();
+    let sync_period = args.sync_period as usize;
+    let reports: Vec<CamReport> = cams
+        .iter()
+        .map(|c| cam_report(c, t0, sync_period))
+        .collect();
+    let all_ready = reports
+        .iter()
+        .filter(|r| r.role == Mode::Client.name())
+        .all(|r| r.ready_frame.is_some());
     let ready_sofs: Option<Vec<i64>> = cams.iter().map(|c| c.ready.map(|r| r.1)).collect();
     let ready_spread_us = ready_sofs.map(|v| {
         let (lo, hi) = (v.iter().min(), v.iter().max());
@@ -534,6 +728,9 @@ fn demo(args: &Args) -> Result<Report, String> {
     });
     let report = Report {
         schema_version: SCHEMA_VERSION,
+        role: args.role.name(),
+        started_unix_s,
+        servers_heard,
         seed: args.seed,
         profile: camsync::sim::Rig {
             server: args.server_profile.unwrap_or(args.profile),
@@ -576,6 +773,22 @@ fn demo(args: &Args) -> Result<Report, String> {
     Ok(report)
 }
 
+/// How long a client process measures against the server's last packet.
+const HEARD_FOR_NS: i64 = 5_000_000_000;
+
+/// A client process: the servers heard on the group (their addresses, in
+/// order) and the latest one's frames. Drains the watcher.
+fn hear_servers(watcher: &mut Receiver, heard: &mut Option<Heard>, servers: &mut Vec<String>) {
+    while let Some((decoded, r)) = watcher.recv_decoded() {
+        let Ok((p, _)) = decoded else { continue };
+        let from = r.from.map_or_else(|| "?".into(), |a| a.to_string());
+        if !servers.contains(&from) {
+            servers.push(from);
+        }
+        *heard = Some(Heard::update(*heard, &p, sys::boot_ns()));
+    }
+}
+
 /// The address of a server heard on the group whose packets this demo did
 /// not send, if there is one. Drains the watcher.
 fn foreign_server(watcher: &mut Receiver, ours: &VecDeque<SyncPacket>) -> Option<String> {
@@ -611,7 +824,11 @@ fn queue(c: &mut Cam, t: i64) -> Result<(), String> {
 }
 
 fn status(cams: &[Cam]) -> String {
-    let clients = &cams[1..];
+    let clients: Vec<&Cam> = cams.iter().filter(|c| c.mode == Mode::Client).collect();
+    if clients.is_empty() {
+        let ready = cams.iter().any(|c| c.ready.is_some());
+        return if ready { "ready" } else { "waiting" }.into();
+    }
     let ready = clients.iter().filter(|c| c.ready.is_some()).count();
     let locked = clients
         .iter()
@@ -626,7 +843,7 @@ fn status(cams: &[Cam]) -> String {
         clients.len()
     );
     if clients.len() <= 6 {
-        for c in clients {
+        for c in &clients {
             let e = c
                 .last_error
                 .map_or_else(|| "-".into(), |e| format!("{:+.0}µs", e as f64 / 1000.0));
@@ -654,7 +871,53 @@ fn status(cams: &[Cam]) -> String {
     s
 }
 
-fn cam_report(c: &Cam, t0: i64) -> CamReport {
+/// Where `c` lost lock after holding it for a sync period, and found it again.
+fn lock_losses(c: &Cam, t0: i64, period: usize) -> Vec<LockLoss> {
+    let line = c.params.line_ns as i64;
+    let s = |t: i64| (t - t0) as f64 / 1e9;
+    let packets = |from: i64, to: i64| -> u64 {
+        c.packets
+            .iter()
+            .filter(|p| (from..to).contains(&p.0))
+            .map(|p| u64::from(p.1))
+            .sum()
+    };
+    let mut out = Vec::new();
+    // The first frame of the current stretch within one line, whether the
+    // camera has been locked, and where the current loss began.
+    let (mut stretch, mut locked, mut lost_at) = (None::<usize>, false, None::<i64>);
+    for (i, &(_, sof, e)) in c.errors.iter().enumerate() {
+        if e.abs() >= line {
+            stretch = None;
+            if locked && lost_at.is_none() {
+                lost_at = Some(sof);
+            }
+            continue;
+        }
+        let first = *stretch.get_or_insert(i);
+        if i + 1 - first >= period.max(1) {
+            locked = true;
+            if let Some(at) = lost_at.take() {
+                let back = c.errors[first].1;
+                out.push(LockLoss {
+                    lost_at_s: s(at),
+                    locked_at_s: Some(s(back)),
+                    packets: packets(at, back),
+                });
+            }
+        }
+    }
+    if let Some(at) = lost_at {
+        out.push(LockLoss {
+            lost_at_s: s(at),
+            locked_at_s: None,
+            packets: packets(at, i64::MAX),
+        });
+    }
+    out
+}
+
+fn cam_report(c: &Cam, t0: i64, sync_period: usize) -> CamReport {
     let client = c.mode == Mode::Client;
     let after: Vec<i64> = match c.ready {
         Some((f, _)) => c.errors.iter().filter(|e| e.0 >= f).map(|e| e.2).collect(),
@@ -684,13 +947,31 @@ fn cam_report(c: &Cam, t0: i64) -> CamReport {
         adjustments_issued: c.adjustments,
         packets_read: rx.accepted,
         packets_rejected: rx.rejected(),
+        lock_losses: if client {
+            lock_losses(c, t0, sync_period)
+        } else {
+            Vec::new()
+        },
+        request_completed: HookCost::of(&c.hook_ns),
+        packets_at_s: c
+            .packets
+            .iter()
+            .flat_map(|&(sof, n)| {
+                std::iter::repeat_n(((sof - t0) as f64 / 1e6).round() / 1e3, n as usize)
+            })
+            .collect(),
     }
 }
 
 fn print_report(r: &Report) {
+    let clients = r.cameras.iter().filter(|c| c.role == "client").count();
+    let who = match r.role {
+        "server" => "the server of a rig (--role server)".to_string(),
+        "client" => format!("{clients} clients of a rig (--role client)"),
+        _ => format!("1 server + {clients} clients"),
+    };
     println!(
-        "camsync demo: 1 server + {} clients, {:.0} fps, {}:{} on {}, profile {}, {:.1} s{}",
-        r.cameras.len() - 1,
+        "camsync demo: {who}, {:.0} fps, {}:{} on {}, profile {}, {:.1} s{}",
         1e6 / r.frame_duration_us as f64,
         r.group,
         r.port,
@@ -762,8 +1043,9 @@ fn print_report(r: &Report) {
 
 fn write_plot(path: &std::path::Path, cams: &[Cam], t0: i64) -> Result<(), String> {
     // At most 8 clients are drawn, so the plot stays readable.
-    let series: Vec<plot::Series> = cams[1..]
+    let series: Vec<plot::Series> = cams
         .iter()
+        .filter(|c| c.mode == Mode::Client)
         .take(8)
         .map(|c| {
             let from = c.ready.map_or(u64::MAX, |r| r.0);

@@ -16,6 +16,11 @@ pub fn boot_ns() -> i64 {
     read(ClockId::CLOCK_BOOTTIME)
 }
 
+/// CLOCK_REALTIME, ns.
+pub fn realtime_ns() -> i64 {
+    read(ClockId::CLOCK_REALTIME)
+}
+
 /// User + system CPU time of this process so far, ns.
 pub fn process_cpu_ns() -> u64 {
     // SAFETY: an all-zero rusage is a valid value; getrusage writes into it.

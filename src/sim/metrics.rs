@@ -17,10 +17,11 @@ pub struct ErrorStats {
     pub mean_signed_us: f64,
 }
 
-/// The nearest-rank `p`-th percentile of sorted values (`p` in 0..=100).
-pub fn nearest_rank(sorted: &[i64], p: f64) -> i64 {
+/// The nearest-rank `p`-th percentile of sorted values (`p` in 0..=100; 0
+/// for none).
+pub fn nearest_rank<T: Copy + Default>(sorted: &[T], p: f64) -> T {
     if sorted.is_empty() {
-        return 0;
+        return T::default();
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
