@@ -146,6 +146,38 @@ fn demo_refuses_bad_invocations() {
             usage(&["--profile", "nope"], "'nope' for '--profile"),
             usage(&["--wire-format", "both"], "'both' for '--wire-format"),
             usage(&["--seed", "-1"], "'-1' for '--seed"),
+            usage(&["--schedule", "some"], "'some' for '--schedule"),
+            usage(
+                &["--schedule", "all", "--profile", "compat"],
+                "--schedule needs the precision profile",
+            ),
+            usage(
+                &["--start-at", "next:5", "--server-profile", "compat"],
+                "--start-at needs the precision profile",
+            ),
+            usage(&["--start-at", "1000"], "that instant was"),
+            usage(
+                &["--start-at", "99999999999"],
+                "'99999999999' for '--start-at",
+            ),
+            usage(&["--start-at", "next:0"], "'next:0' for '--start-at"),
+            usage(
+                &["--start-at", "next:86401"],
+                "'next:86401' for '--start-at",
+            ),
+            usage(&["--start-at", "soon"], "'soon' for '--start-at"),
+            usage(
+                &["--start-at", "next:60", "--duration", "20"],
+                "run at least 67.0 s",
+            ),
+            usage(
+                &["--role", "client", "--start-at", "next:5"],
+                "gets the start from its packets",
+            ),
+            usage(
+                &["--schedule", "all", "--duration", "3"],
+                "run at least 4.1 s",
+            ),
             usage(&["--bogus"], "unexpected argument '--bogus'"),
         ],
     );

@@ -14,7 +14,8 @@ fn camsync() -> Command {
 
 /// A port per test and process.
 fn port(offset: u16) -> String {
-    (31000 + (std::process::id() % 1000) as u16 * 8 + offset).to_string()
+    assert!(offset < 12, "port offset {offset}");
+    (31000 + (std::process::id() % 1000) as u16 * 12 + offset).to_string()
 }
 
 /// A short demo: fast ready (30 frames) and packets every 10 frames.
@@ -367,4 +368,73 @@ fn demo_with_64_clients_gets_every_client_ready() {
     assert_eq!(cams.len(), 65);
     assert!(cams[1..].iter().all(|c| c["ready_frame"].is_u64()));
     assert!(v["client_frames"].as_u64().unwrap() > 64 * 60);
+}
+
+#[test]
+fn demo_schedule_mode_puts_every_camera_on_the_lattice_without_a_packet() {
+    let out = camsync()
+        .args([
+            "demo",
+            "--schedule",
+            "all",
+            "--clients",
+            "2",
+            "--duration",
+            "5",
+        ])
+        .args(["--port", &port(8), "--json", "--no-plot"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schedule"], "all");
+    assert_eq!(v["all_clients_ready"], true);
+    for c in v["cameras"].as_array().unwrap() {
+        assert_eq!(c["follows_schedule"], true, "{c}");
+        assert_eq!(c["role"], "client", "{c}");
+        assert_eq!(c["packets_read"], 0, "{c}");
+        // On a loaded machine a real-time demo wobbles; the simulator holds
+        // the tight bounds (tests/schedule.rs): here, within one line.
+        let line_us = c["line_ns"].as_f64().unwrap() / 1000.0;
+        let first = c["first_ready_vs_lattice_us"].as_f64().unwrap();
+        assert!(first.abs() <= line_us, "{c}");
+        assert!(c["alignment"]["p50_us"].as_f64().unwrap() <= line_us, "{c}");
+    }
+}
+
+#[test]
+fn demo_pinned_start_makes_every_first_ready_frame_that_instant() {
+    let out = camsync()
+        .args([
+            "demo",
+            "--start-at",
+            "next:2",
+            "--clients",
+            "2",
+            "--duration",
+            "8",
+        ])
+        .args(["--ready-frame", "30", "--sync-period", "10"])
+        .args(["--port", &port(9), "--json", "--no-plot"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["start_at"], "next:2");
+    for c in v["cameras"].as_array().unwrap() {
+        let line_us = c["line_ns"].as_f64().unwrap() / 1000.0;
+        let vs = c["first_ready_vs_start_us"].as_f64().unwrap();
+        assert!(vs.abs() <= line_us, "{c}");
+    }
+    // One instant: every camera's first ready frame.
+    let spread = v["ready_spread_us"].as_f64().unwrap();
+    assert!(spread <= 60.0, "{v}");
 }

@@ -10,15 +10,17 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use camsync::core::precision::StartAt;
+use camsync::core::precision::lattice::Lattice;
 use camsync::core::{
     CameraControls, Completion, Controls, LayerParams, Mode, Profile, SocketRole, SyncPacket,
     WireFormat,
 };
 use camsync::net::{NetConfig, Receiver};
-use camsync::plugin::{Config, Instance};
+use camsync::plugin::{Config, ConfigError, Instance};
 use camsync::sim::rng::Rng;
 use camsync::sim::sensor::{Sensor, SensorParams};
-use camsync::sim::{ErrorStats, limits};
+use camsync::sim::{ErrorStats, ScheduleMode, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -43,6 +45,13 @@ use crate::table::Table;
 /// line time; the table gives the share of frames locked from SyncReady on.
 /// Ends with a table and an SVG plot.
 ///
+/// --schedule all: no server; every camera follows the lattice
+/// t = n x frame duration on this host's wall clock (schedule mode, no
+/// packet), and its phase error is against that lattice. --schedule server:
+/// the server pins its frames to the lattice and sends packets. --start-at
+/// pins the start: the server (with --schedule all, every camera) reports
+/// SyncReady from that wall-clock instant.
+///
 /// One role per process (--role server, --role client --clients N) spreads
 /// a rig over processes, or over network namespaces joined by veth pairs
 /// (there --interface may name the namespace's own interface). A client
@@ -54,6 +63,8 @@ use crate::table::Table;
 ///   camsync demo
 ///   camsync demo --clients 64 --duration 20 --no-plot
 ///   camsync demo --port 10010 --json --plot /tmp/demo.svg
+///   camsync demo --schedule all --no-plot
+///   camsync demo --start-at next:5 --duration 12 --no-plot
 ///   camsync demo --role server --duration 30 --no-plot &
 ///   camsync demo --role client --clients 2 --duration 25 --json
 #[derive(clap::Args)]
@@ -107,6 +118,17 @@ pub struct Args {
     /// clients behind a compat server).
     #[arg(long, value_parser = args::profile())]
     server_profile: Option<Profile>,
+    /// Who follows a schedule on the wall clock (precision): off; all (every
+    /// camera, no server, no packet); server (the server pins its frames to
+    /// it and sends packets).
+    #[arg(long, default_value = "off", value_parser = clap::builder::PossibleValuesParser::new(ScheduleMode::NAMES))]
+    schedule: String,
+    /// A pinned start (precision): SyncReady from this wall-clock instant,
+    /// <unix seconds> (up to 9 decimals) or next:<seconds> (the next
+    /// multiple of 1..=86400 s after the server could be ready); the
+    /// server's, or with --schedule all every camera's.
+    #[arg(long, value_name = "WHEN", value_parser = start_at)]
+    start_at: Option<StartAt>,
     /// Where to write the SVG plot of phase error over time (checked before
     /// the run; default camsync-demo.svg, none with --json).
     #[arg(long, value_name = "FILE.svg", value_parser = args::writable_file)]
@@ -151,7 +173,52 @@ const EXIT_HELP: &str = "Exit status: 0 every client reached SyncReady (--role s
     the group and port (not checked by --role client, which follows whichever server it hears). \
     Errors go to stderr.";
 
+/// `--start-at`: as the configuration's `start_at` key.
+fn start_at(s: &str) -> Result<StartAt, String> {
+    let mut c = Config::default();
+    match c.set("start_at", s, "--start-at") {
+        Ok(()) => c
+            .layer
+            .precision
+            .start_at
+            .ok_or_else(|| "no start".to_string()),
+        Err(ConfigError::BadValue { reason, .. }) => Err(reason.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 impl Args {
+    fn schedule(&self) -> ScheduleMode {
+        ScheduleMode::from_name(&self.schedule).unwrap_or_default()
+    }
+
+    /// Whether camera `i` (cam0: the server's camera) follows the schedule.
+    fn follows_schedule(&self, i: usize) -> bool {
+        match self.schedule() {
+            ScheduleMode::Off => false,
+            ScheduleMode::All => true,
+            ScheduleMode::Server => i == 0,
+        }
+    }
+
+    /// The profile of camera `i`.
+    fn profile_of(&self, i: usize) -> Profile {
+        if i == 0 && self.schedule() != ScheduleMode::All {
+            self.server_profile.unwrap_or(self.profile)
+        } else {
+            self.profile
+        }
+    }
+
+    /// `--start-at` as given.
+    fn start_at_text(&self) -> String {
+        match self.start_at {
+            Some(StartAt::At(t)) => unix_text(t),
+            Some(StartAt::Next(n)) => format!("next:{}", n as f64 / 1e9),
+            None => String::new(),
+        }
+    }
+
     /// The plot to write, if any.
     fn plot_path(&self) -> Option<PathBuf> {
         match (&self.plot, self.no_plot, self.json) {
@@ -184,11 +251,60 @@ impl Args {
                 format!("one socket per camera: {e}"),
             )
         })?;
-        if self.role == Role::Client {
+        let schedule = self.schedule();
+        for (flag, asked, who) in [
+            (
+                "--schedule",
+                schedule != ScheduleMode::Off,
+                usize::from(schedule == ScheduleMode::All),
+            ),
+            (
+                "--start-at",
+                self.start_at.is_some(),
+                usize::from(schedule == ScheduleMode::All),
+            ),
+        ] {
+            // Camera 0 (the server's camera) and, with --schedule all, a client.
+            if asked && (0..=who).any(|i| self.profile_of(i) != Profile::Precision) {
+                return Err(exit::usage(format!(
+                    "{flag} needs the precision profile on the cameras it pins (--profile \
+                     precision, and --server-profile precision if given)"
+                )));
+            }
+        }
+        if self.start_at.is_some() && self.role == Role::Client && schedule != ScheduleMode::All {
+            return Err(exit::usage(
+                "--start-at pins the server (or, with --schedule all, every camera): a --role \
+                 client process of a rig with a server gets the start from its packets",
+            ));
+        }
+        if self.role == Role::Client && schedule != ScheduleMode::All {
             // The server runs elsewhere, perhaps ready long ago.
             return Ok(());
         }
         let frame_s = 1.0 / self.fps;
+        if let Some(at) = self.start_at {
+            self.check_start(at, frame_s)?;
+        }
+        if schedule == ScheduleMode::All {
+            // No server: the cameras start within the first second and each
+            // is ready at the first lattice point after it has measured its
+            // camera and aligned (about 40 frames).
+            let needed = SERVER_START_S + 0.08 + f64::from(SCHEDULE_READY_FRAMES) * frame_s;
+            if self.duration < needed {
+                return Err(exit::invalid(
+                    "--duration",
+                    self.duration,
+                    format!(
+                        "a camera following the schedule is ready about {SCHEDULE_READY_FRAMES} \
+                         frames after it starts (within the first {SERVER_START_S} s): run at \
+                         least {:.1} s",
+                        (needed * 10.0).ceil() / 10.0
+                    ),
+                ));
+            }
+            return Ok(());
+        }
         // The server starts 1 s in, its first frame up to 80 ms later; it is
         // ready at frame ready_frame and sends its first packet at frame
         // sync_period; a client reports ready a frame or two later.
@@ -212,8 +328,74 @@ impl Args {
     }
 }
 
+impl Args {
+    /// A pinned start must come after the server could be ready and leave
+    /// a few seconds of ready frames before the run ends.
+    fn check_start(&self, at: StartAt, frame_s: f64) -> Outcome {
+        let earliest = SERVER_START_S + 0.08 + f64::from(self.ready_frame) * frame_s;
+        let now_s = sys::realtime_ns() as f64 / 1e9;
+        let (ready_by, what) = match at {
+            StartAt::Next(every) => (
+                earliest + every as f64 / 1e9,
+                "the next multiple after the server could be ready",
+            ),
+            StartAt::At(t) => {
+                let from_now = t as f64 / 1e9 - now_s;
+                if from_now < 0.0 {
+                    return Err(exit::invalid(
+                        "--start-at",
+                        format!("{:.3}", t as f64 / 1e9),
+                        format!("that instant was {:.1} s ago", -from_now),
+                    ));
+                }
+                if from_now < earliest {
+                    return Err(exit::invalid(
+                        "--start-at",
+                        format!("{:.3}", t as f64 / 1e9),
+                        format!(
+                            "{:.1} s from now: the server cannot be ready before {earliest:.1} \
+                             s ({SERVER_START_S} s + {} frames)",
+                            from_now, self.ready_frame
+                        ),
+                    ));
+                }
+                (from_now, "that instant")
+            }
+        };
+        let needed = ready_by + 2.0;
+        if self.duration < needed {
+            return Err(exit::invalid(
+                "--duration",
+                self.duration,
+                format!(
+                    "the pinned start ({what}) comes up to {ready_by:.1} s after the demo starts: \
+                     run at least {:.1} s",
+                    needed.ceil()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Unix time `ns` as seconds with 9 decimals.
+fn unix_text(ns: i64) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+fn schedule_name(m: ScheduleMode) -> &'static str {
+    match m {
+        ScheduleMode::Off => "off",
+        ScheduleMode::All => "all",
+        ScheduleMode::Server => "server",
+    }
+}
+
 /// When the server starts, s after the demo's start.
 const SERVER_START_S: f64 = 1.0;
+/// Frames a camera following the schedule needs to be ready, with margin
+/// (it measures its camera for ~25 frames, aligns, waits for a lattice point).
+const SCHEDULE_READY_FRAMES: u32 = 90;
 /// Descriptors besides the cameras' sockets (stdio, the plot, the watcher).
 const FD_RESERVE: u64 = 16;
 
@@ -224,7 +406,7 @@ enum Ev {
     Complete {
         cam: usize,
         frame: u64,
-        /// The frame's true start (this host's boot clock), ns.
+        /// The frame's true start (this host's monotonic clock), ns.
         sof_ns: i64,
         sensor_ts: i64,
     },
@@ -234,6 +416,8 @@ enum Ev {
 struct Cam {
     name: String,
     mode: Mode,
+    /// It follows the schedule (a client of it needs no socket).
+    follows_schedule: bool,
     /// The plugin instance, as libcamera would run it for this camera.
     inst: Instance,
     params: SensorParams,
@@ -297,13 +481,13 @@ struct LockLoss {
 struct Heard {
     frame_wall_ns: i64,
     period_ns: f64,
-    /// When it was heard, this host's boot clock, ns.
-    at_boot_ns: i64,
+    /// When it was heard, this host's monotonic clock, ns.
+    at_mono_ns: i64,
 }
 
 impl Heard {
     /// A packet arrived: its frame time, and the server's frame duration.
-    fn update(prev: Option<Heard>, p: &SyncPacket, now_boot_ns: i64) -> Heard {
+    fn update(prev: Option<Heard>, p: &SyncPacket, now_mono_ns: i64) -> Heard {
         let frame_wall_ns = p.frame_ts_us as i64 * 1000;
         let fd_ns = f64::from(p.frame_duration_us) * 1000.0;
         // Whole frames between two packets give the period to a fraction
@@ -319,7 +503,7 @@ impl Heard {
         Heard {
             frame_wall_ns,
             period_ns,
-            at_boot_ns: now_boot_ns,
+            at_mono_ns: now_mono_ns,
         }
     }
 
@@ -359,6 +543,41 @@ struct CamReport {
     packets_at_s: Vec<f64>,
     /// The cost of the layer's `request_completed` per frame.
     request_completed: Option<HookCost>,
+    /// It followed the schedule (with --schedule all, its phase error is
+    /// against the lattice).
+    follows_schedule: bool,
+    /// With a schedule: its first SyncReady frame's start on the wall clock
+    /// minus the nearest lattice point, µs.
+    first_ready_vs_lattice_us: Option<f64>,
+    /// With a pinned start: its first SyncReady frame's start on the wall
+    /// clock minus the pinned instant, µs.
+    first_ready_vs_start_us: Option<f64>,
+}
+
+/// What the cameras' first SyncReady frames are measured against.
+struct Pins {
+    /// The schedule's lattice (None: no schedule).
+    lattice: Option<Lattice>,
+    start_at: Option<StartAt>,
+    /// REALTIME minus MONOTONIC, ns.
+    wall_minus_mono: i64,
+}
+
+impl Pins {
+    /// The pinned instant nearest `wall` (ns): `next:N` resolves to a
+    /// multiple of N (seconds apart, far beyond any phase error); with a
+    /// schedule the start moves to the lattice point at or after it, as the
+    /// layer does.
+    fn start_near(&self, wall: i64) -> Option<i64> {
+        let t = match self.start_at? {
+            StartAt::At(t) => t,
+            StartAt::Next(every) if every > 0 => {
+                (wall as i128 + i128::from(every) / 2).div_euclid(i128::from(every)) as i64 * every
+            }
+            StartAt::Next(_) => return None,
+        };
+        Some(self.lattice.map_or(t, |l| l.at_or_after(t)))
+    }
 }
 
 /// The version of [`Report`]'s JSON form (`camsync demo --json`).
@@ -391,6 +610,10 @@ struct Report {
     cpu_s: f64,
     cpu_us_per_client_frame: f64,
     interrupted: bool,
+    /// Who followed the schedule: off, all, server.
+    schedule: &'static str,
+    /// The pinned start asked for (`--start-at`).
+    start_at: Option<String>,
     /// This host's wall clock as the kernel saw it at the end: what every
     /// camera's layer checks (they share it: one host).
     host_clock: Option<HostClock>,
@@ -400,6 +623,7 @@ struct Report {
 fn check_socket(cam: &Cam) -> Result<(), String> {
     let want = match cam.mode {
         Mode::Server => Some(SocketRole::Sender),
+        Mode::Client if cam.follows_schedule => None,
         Mode::Client => Some(SocketRole::Receiver),
         Mode::Off => None,
     };
@@ -462,10 +686,29 @@ fn demo(args: &Args) -> Result<Report, String> {
         },
         ..Config::default()
     };
+    let schedule = args.schedule();
+    // The schedule's lattice on the wall clock (origin: the epoch).
+    let lattice = Lattice::new(0, frame_ns);
+    // Cameras following the schedule resolve `next:N` each on its own (no
+    // packet tells them the server's choice), so cameras started either side
+    // of a multiple of N would pick different instants: the demo resolves it
+    // once, as a script launching a rig would, and gives every camera the
+    // instant.
+    let start_at = match args.start_at {
+        Some(StartAt::Next(every)) if schedule == ScheduleMode::All && every > 0 => {
+            let earliest = sys::realtime_ns()
+                + ((SERVER_START_S + 0.08) * 1e9) as i64
+                + i64::from(args.ready_frame) * frame_ns;
+            Some(StartAt::At(
+                (earliest + every - 1).div_euclid(every) * every,
+            ))
+        }
+        other => other,
+    };
     let mut setup = Rng::stream(args.seed, "demo/setup");
-    let t0 = sys::boot_ns();
-    let wall_minus_boot = sys::realtime_ns() - sys::boot_ns();
-    let started_unix_s = (t0 + wall_minus_boot) as f64 / 1e9;
+    let t0 = sys::mono_ns();
+    let wall_minus_mono = sys::realtime_ns() - sys::mono_ns();
+    let started_unix_s = (t0 + wall_minus_mono) as f64 / 1e9;
     let server_start = t0 + (SERVER_START_S * 1e9) as i64;
     // Every camera of the whole rig is drawn (cam0 the server), so a camera
     // is the same whichever process runs it; this one keeps its role's.
@@ -484,16 +727,22 @@ fn demo(args: &Args) -> Result<Report, String> {
         })
         .filter(|&(i, ..)| args.role != Role::Client || i > 0)
         .map(|(i, line_ns, ppb, lead)| {
-            let mode = if i == 0 { Mode::Server } else { Mode::Client };
-            let name = format!("cam{i}");
-            let profile = match mode {
-                Mode::Server => args.server_profile.unwrap_or(args.profile),
-                _ => args.profile,
+            let mode = if i == 0 && schedule != ScheduleMode::All {
+                Mode::Server
+            } else {
+                Mode::Client
             };
+            let name = format!("cam{i}");
+            let mut layer = config.layer;
+            layer.precision.schedule = args.follows_schedule(i);
+            if i == 0 || schedule == ScheduleMode::All {
+                layer.precision.start_at = start_at;
+            }
             let inst = Instance::with_config(
                 &name,
                 Ok(Config {
-                    profile,
+                    profile: args.profile_of(i),
+                    layer,
                     ..config.clone()
                 }),
             );
@@ -507,6 +756,7 @@ fn demo(args: &Args) -> Result<Report, String> {
             Cam {
                 name,
                 mode,
+                follows_schedule: args.follows_schedule(i),
                 inst,
                 params: SensorParams::new(line_ns, frame_ns as u64, ppb, 2),
                 sensor: None,
@@ -543,6 +793,7 @@ fn demo(args: &Args) -> Result<Report, String> {
     // The progress counts the first camera's frames: the server's, or
     // (--role client) the first client's.
     let (counted_from, counted) = match args.role {
+        _ if schedule == ScheduleMode::All => (t0, "frames"),
         Role::Client => (t0, "frames"),
         _ => (server_start, "server frames"),
     };
@@ -579,7 +830,7 @@ fn demo(args: &Args) -> Result<Report, String> {
         if t > end {
             break;
         }
-        let now = sys::boot_ns();
+        let now = sys::mono_ns();
         if t > now {
             std::thread::sleep(Duration::from_nanos((t - now) as u64));
         } else if now - t > max_lag_ns {
@@ -599,7 +850,9 @@ fn demo(args: &Args) -> Result<Report, String> {
         }
         match ev {
             Ev::Tick => {
-                if args.role == Role::Client {
+                // Cameras following the schedule trust no packet: a server
+                // heard is only listed.
+                if args.role == Role::Client || schedule == ScheduleMode::All {
                     hear_servers(&mut watcher, &mut heard, &mut servers_heard);
                 } else if let Some(foreign) = foreign_server(&mut watcher, &sent) {
                     bar.finish_and_clear();
@@ -610,7 +863,10 @@ fn demo(args: &Args) -> Result<Report, String> {
                     ));
                 }
                 bar.set_message(status(&cams));
-                if server_sof.is_some() || args.role == Role::Client {
+                if server_sof.is_some()
+                    || args.role == Role::Client
+                    || schedule == ScheduleMode::All
+                {
                     bar.set_position(cams[0].completed.min(expected_frames));
                 }
                 push(&mut heap, t + 200_000_000, Ev::Tick);
@@ -625,7 +881,7 @@ fn demo(args: &Args) -> Result<Report, String> {
                 let _ = c.inst.start(&controls);
                 check_socket(c)?;
                 let startup = c.rng.range_i64(30_000_000, 80_000_000);
-                let s0 = sys::boot_ns() + startup;
+                let s0 = sys::mono_ns() + startup;
                 c.sensor = Some(Sensor::new(c.params, s0));
                 for _ in 0..4 {
                     queue(c, t)?;
@@ -639,7 +895,14 @@ fn demo(args: &Args) -> Result<Report, String> {
                 };
                 let f = sensor.next_frame();
                 c.first_sof.get_or_insert(f.sof_ns);
-                if c.mode == Mode::Server {
+                if schedule == ScheduleMode::All {
+                    // No server: against the lattice, on this host's wall clock.
+                    if let Some(l) = lattice {
+                        let e = l.error(f.sof_ns + wall_minus_mono);
+                        c.errors.push((f.index, f.sof_ns, e));
+                        c.last_error = Some(e);
+                    }
+                } else if c.mode == Mode::Server {
                     server_sof = Some((f.sof_ns, f.next_sof_ns));
                 } else if let Some((last, next)) = server_sof {
                     let (a, b) = (f.sof_ns - last, f.sof_ns - next);
@@ -647,9 +910,9 @@ fn demo(args: &Args) -> Result<Report, String> {
                     c.errors.push((f.index, f.sof_ns, e));
                     c.last_error = Some(e);
                 } else if let Some(h) = heard
-                    && f.sof_ns - h.at_boot_ns < HEARD_FOR_NS
+                    && f.sof_ns - h.at_mono_ns < HEARD_FOR_NS
                 {
-                    let e = h.error(f.sof_ns + wall_minus_boot);
+                    let e = h.error(f.sof_ns + wall_minus_mono);
                     c.errors.push((f.index, f.sof_ns, e));
                     c.last_error = Some(e);
                 }
@@ -713,9 +976,14 @@ fn demo(args: &Args) -> Result<Report, String> {
     let is_client = |c: &&Cam| c.mode == Mode::Client;
     let client_frames: u64 = cams.iter().filter(is_client).map(|c| c.completed).sum();
     let sync_period = args.sync_period as usize;
+    let pins = Pins {
+        lattice: lattice.filter(|_| schedule != ScheduleMode::Off),
+        start_at,
+        wall_minus_mono,
+    };
     let reports: Vec<CamReport> = cams
         .iter()
-        .map(|c| cam_report(c, t0, sync_period))
+        .map(|c| cam_report(c, t0, sync_period, &pins))
         .collect();
     let all_ready = reports
         .iter()
@@ -753,6 +1021,13 @@ fn demo(args: &Args) -> Result<Report, String> {
             0.0
         },
         interrupted,
+        schedule: schedule_name(schedule),
+        start_at: args.start_at.map(|given| match (given, start_at) {
+            (StartAt::Next(_), Some(StartAt::At(t))) => {
+                format!("{} = {}", args.start_at_text(), unix_text(t))
+            }
+            _ => args.start_at_text(),
+        }),
         host_clock: HostClock::read(),
     };
     // The results first, then the plot: a failing plot loses nothing.
@@ -785,7 +1060,7 @@ fn hear_servers(watcher: &mut Receiver, heard: &mut Option<Heard>, servers: &mut
         if !servers.contains(&from) {
             servers.push(from);
         }
-        *heard = Some(Heard::update(*heard, &p, sys::boot_ns()));
+        *heard = Some(Heard::update(*heard, &p, sys::mono_ns()));
     }
 }
 
@@ -917,8 +1192,10 @@ fn lock_losses(c: &Cam, t0: i64, period: usize) -> Vec<LockLoss> {
     out
 }
 
-fn cam_report(c: &Cam, t0: i64, sync_period: usize) -> CamReport {
+fn cam_report(c: &Cam, t0: i64, sync_period: usize, pins: &Pins) -> CamReport {
     let client = c.mode == Mode::Client;
+    let ready_wall = c.ready.map(|(_, sof)| sof + pins.wall_minus_mono);
+    let us = |ns: i64| ns as f64 / 1000.0;
     let after: Vec<i64> = match c.ready {
         Some((f, _)) => c.errors.iter().filter(|e| e.0 >= f).map(|e| e.2).collect(),
         None => Vec::new(),
@@ -953,6 +1230,9 @@ fn cam_report(c: &Cam, t0: i64, sync_period: usize) -> CamReport {
             Vec::new()
         },
         request_completed: HookCost::of(&c.hook_ns),
+        follows_schedule: c.follows_schedule,
+        first_ready_vs_lattice_us: ready_wall.zip(pins.lattice).map(|(w, l)| us(l.error(w))),
+        first_ready_vs_start_us: ready_wall.and_then(|w| pins.start_near(w).map(|t| us(w - t))),
         packets_at_s: c
             .packets
             .iter()
@@ -966,6 +1246,15 @@ fn cam_report(c: &Cam, t0: i64, sync_period: usize) -> CamReport {
 fn print_report(r: &Report) {
     let clients = r.cameras.iter().filter(|c| c.role == "client").count();
     let who = match r.role {
+        _ if r.schedule == "all" => format!(
+            "{} cameras following the schedule, no server{}",
+            r.cameras.len(),
+            if r.role == "client" {
+                " (--role client)"
+            } else {
+                ""
+            }
+        ),
         "server" => "the server of a rig (--role server)".to_string(),
         "client" => format!("{clients} clients of a rig (--role client)"),
         _ => format!("1 server + {clients} clients"),
@@ -1012,7 +1301,11 @@ fn print_report(r: &Report) {
         t.row(
             c.camera.clone(),
             vec![
-                c.role.into(),
+                if c.follows_schedule && c.role == Mode::Client.name() {
+                    "schedule".into()
+                } else {
+                    c.role.into()
+                },
                 c.line_ns.to_string(),
                 format!("{:+.1}", c.sensor_ppm),
                 ready,
@@ -1024,7 +1317,42 @@ fn print_report(r: &Report) {
         );
     }
     print!("{t}");
+    if r.schedule == "all" {
+        println!(
+            "no server: every camera follows the lattice n x {} µs on this host's wall clock; \
+             phase error against the lattice",
+            r.frame_duration_us
+        );
+    }
+    let firsts = |f: &dyn Fn(&CamReport) -> Option<f64>| -> String {
+        r.cameras
+            .iter()
+            .map(|c| {
+                f(c).map_or_else(
+                    || format!("{} never", c.camera),
+                    |us| format!("{} {us:+.1}", c.camera),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if r.schedule != "off" {
+        println!(
+            "first SyncReady frames vs the lattice, µs: {}",
+            firsts(&|c| c.first_ready_vs_lattice_us)
+        );
+    }
+    if let Some(at) = &r.start_at {
+        println!(
+            "first SyncReady frames vs the pinned start ({at}), µs: {}",
+            firsts(&|c| c.first_ready_vs_start_us)
+        );
+    }
     match r.ready_spread_us {
+        Some(_) if r.schedule == "all" && r.start_at.is_none() => println!(
+            "each camera is ready from the first lattice point after it aligned (--start-at \
+             gives every camera the same one)"
+        ),
         Some(us) => println!(
             "first SyncReady frames of all {} cameras start within {us:.1} µs of each other",
             r.cameras.len()

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The few system calls the tools need: the boot clock, process CPU time,
+//! The few system calls the tools need: the monotonic clock, process CPU time,
 //! SIGINT. (The layer's clock pair is `camsync::plugin::SystemClock`.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,9 +11,10 @@ fn read(id: ClockId) -> i64 {
     clock_gettime(id).map_or(0, |t| t.tv_sec() * 1_000_000_000 + t.tv_nsec())
 }
 
-/// CLOCK_BOOTTIME, ns.
-pub fn boot_ns() -> i64 {
-    read(ClockId::CLOCK_BOOTTIME)
+/// CLOCK_MONOTONIC, ns: the clock V4L2 stamps frames with (the demo's
+/// sensors too).
+pub fn mono_ns() -> i64 {
+    read(ClockId::CLOCK_MONOTONIC)
 }
 
 /// CLOCK_REALTIME, ns.
