@@ -47,7 +47,16 @@ where
     T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
     T::Err: Display,
 {
-    move |s| check(parse::<T>(s)?, &range)
+    move |s| check(parse_in::<T>(s, &range)?, &range)
+}
+
+/// A number meant for `range`: a value that is no number says the range.
+fn parse_in<T>(s: &str, range: &RangeInclusive<T>) -> Result<T, String>
+where
+    T: FromStr + Display,
+    T::Err: Display,
+{
+    parse::<T>(s).map_err(|e| format!("not a number in {}..={} ({e})", range.start(), range.end()))
 }
 
 /// `LO..HI` (or one value for both), each end in `range`, `LO <= HI`.
@@ -59,8 +68,8 @@ where
     move |s| {
         let (a, b) = s.split_once("..").unwrap_or((s, s));
         let (a, b) = (
-            check(parse::<T>(a)?, &range)?,
-            check(parse::<T>(b)?, &range)?,
+            check(parse_in::<T>(a, &range)?, &range)?,
+            check(parse_in::<T>(b, &range)?, &range)?,
         );
         if a > b {
             return Err(format!("empty range: {a} > {b}"));
@@ -169,7 +178,14 @@ mod tests {
         assert_eq!(f("2.5"), Ok(2.5));
         assert_eq!(f("inf").unwrap_err(), "inf is not in 0.1..=10");
         assert_eq!(f("NaN").unwrap_err(), "NaN is not in 0.1..=10");
-        assert_eq!(f("x").unwrap_err(), "invalid float literal");
+        assert_eq!(
+            f("x").unwrap_err(),
+            "not a number in 0.1..=10 (invalid float literal)"
+        );
+        assert_eq!(
+            num(0u32..=5)("-1").unwrap_err(),
+            "not a number in 0..=5 (invalid digit found in string)"
+        );
         let s = span(0u64..=100);
         assert_eq!(s("5..7"), Ok((5, 7)));
         assert_eq!(s("5"), Ok((5, 5)));
