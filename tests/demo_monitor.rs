@@ -42,9 +42,10 @@ fn demo(port: &str, clients: &str, duration: &str) -> Command {
 }
 
 /// A short demo's `--json` report; the demo must succeed.
-fn demo_json(port: &str, clients: &str, duration: &str) -> serde_json::Value {
+fn demo_json(port: &str, clients: &str, duration: &str, extra: &[&str]) -> serde_json::Value {
     let out = demo(port, clients, duration)
         .args(["--json", "--no-plot"])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -99,7 +100,7 @@ fn demo_short_run_reaches_sync_ready_and_plots() {
 
 #[test]
 fn demo_json_numbers_make_sense() {
-    let v = demo_json(&port(1), "2", "4");
+    let v = demo_json(&port(1), "2", "4", &[]);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["seed"], "1");
     assert_eq!(v["all_clients_ready"], true);
@@ -362,7 +363,7 @@ fn monitor_exits_cleanly_on_sigint() {
 fn demo_with_64_clients_gets_every_client_ready() {
     // 6 s: a precision client measures its camera for ~25 frames first, and
     // 64 clients in real time on a loaded machine need slack.
-    let v = demo_json(&port(6), "64", "6");
+    let v = demo_json(&port(6), "64", "6", &[]);
     assert_eq!(v["all_clients_ready"], true);
     let cams = v["cameras"].as_array().unwrap();
     assert_eq!(cams.len(), 65);
@@ -372,25 +373,7 @@ fn demo_with_64_clients_gets_every_client_ready() {
 
 #[test]
 fn demo_schedule_mode_puts_every_camera_on_the_lattice_without_a_packet() {
-    let out = camsync()
-        .args([
-            "demo",
-            "--schedule",
-            "all",
-            "--clients",
-            "2",
-            "--duration",
-            "5",
-        ])
-        .args(["--port", &port(8), "--json", "--no-plot"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = demo_json(&port(8), "2", "5", &["--schedule", "all"]);
     assert_eq!(v["schedule"], "all");
     assert_eq!(v["all_clients_ready"], true);
     for c in v["cameras"].as_array().unwrap() {
@@ -408,26 +391,7 @@ fn demo_schedule_mode_puts_every_camera_on_the_lattice_without_a_packet() {
 
 #[test]
 fn demo_pinned_start_makes_every_first_ready_frame_that_instant() {
-    let out = camsync()
-        .args([
-            "demo",
-            "--start-at",
-            "next:2",
-            "--clients",
-            "2",
-            "--duration",
-            "8",
-        ])
-        .args(["--ready-frame", "30", "--sync-period", "10"])
-        .args(["--port", &port(9), "--json", "--no-plot"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = demo_json(&port(9), "2", "8", &["--start-at", "next:2"]);
     assert_eq!(v["start_at"], "next:2");
     for c in v["cameras"].as_array().unwrap() {
         let line_us = c["line_ns"].as_f64().unwrap() / 1000.0;

@@ -26,6 +26,7 @@ pub const FALLBACK_BOUND_NS: u64 = 20_000;
 
 /// The kernel's view of this host's wall clock (`struct timex`, read only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(serde::Serialize))]
 pub struct KernelClock {
     /// A daemon disciplines the clock: `STA_UNSYNC` is clear and the clock
     /// state is not `TIME_ERROR`. An undisciplined clock drifts by its

@@ -242,7 +242,7 @@ pub fn run_configured(
                     Ok(config),
                     MemoryTransport::new(),
                     ManualClock {
-                        kernel: sc.host_clocks.get(c.host).map(|h| h.kernel()),
+                        kernel: sc.host_clocks.get(c.host).copied(),
                         ..ManualClock::default()
                     },
                 ),

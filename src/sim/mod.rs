@@ -30,12 +30,13 @@ use serde::Serialize;
 pub use engine::{CameraTrace, FrameRecord, ProfileRun, Rig};
 pub use metrics::{ErrorStats, Reference};
 pub use scenario::{
-    CameraSpec, HostHealth, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams,
-    ScheduleMode, limits,
+    CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, ScheduleMode,
+    limits,
 };
 
 use crate::core::Profile;
 use crate::core::precision::lattice::Lattice;
+use crate::plugin::KernelClock;
 
 /// Per-client results of one profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -171,7 +172,7 @@ pub struct SimReport {
 pub struct HostReport {
     pub host: usize,
     /// What its kernel says (what the layer's clock health reads).
-    pub kernel: HostHealth,
+    pub kernel: KernelClock,
     /// Its true residual error as the run starts, µs: across hosts, frames
     /// aligned on the wall clock are out by the difference of these
     /// (|Δwall|).

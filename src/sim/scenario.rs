@@ -809,10 +809,11 @@ impl ScenarioParams {
             .collect();
         let host_clocks = (0..hosts.len())
             .map(|h| {
+                let w = i64::from(self.wall_offset_max_us);
                 if self.unsynced_hosts.contains(&h) {
-                    HostHealth::unsynced()
+                    KernelClock::unsynced()
                 } else {
-                    HostHealth::synced(i64::from(self.wall_offset_max_us))
+                    KernelClock::synced(w, 2 * w)
                 }
             })
             .collect();
@@ -839,54 +840,16 @@ pub struct CameraSpec {
     pub wall_step: Option<(u64, i64)>,
 }
 
-/// What a host's kernel says of its wall clock (what the layer's clock
-/// health reads): synchronised or not, and the daemon's estimated error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct HostHealth {
-    pub synchronised: bool,
-    pub est_error_us: i64,
-    pub max_error_us: i64,
-}
-
-impl HostHealth {
-    /// Disciplined to within ±`est_error_us` (the daemon's maximum error
-    /// twice that).
-    pub fn synced(est_error_us: i64) -> HostHealth {
-        HostHealth::from(KernelClock::synced(est_error_us, 2 * est_error_us))
-    }
-
-    /// Not disciplined.
-    pub fn unsynced() -> HostHealth {
-        HostHealth::from(KernelClock::unsynced())
-    }
-
-    /// The kernel's state, as a host would report it.
-    pub fn kernel(&self) -> KernelClock {
-        if self.synchronised {
-            KernelClock::synced(self.est_error_us, self.max_error_us)
-        } else {
-            KernelClock::unsynced()
-        }
-    }
-}
-
-impl From<KernelClock> for HostHealth {
-    fn from(k: KernelClock) -> HostHealth {
-        HostHealth {
-            synchronised: k.synchronised,
-            est_error_us: k.est_error_us,
-            max_error_us: k.max_error_us,
-        }
-    }
-}
-
 /// A scenario with every per-camera and per-host value drawn.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
     pub params: ScenarioParams,
     pub hosts: Vec<HostClock>,
-    /// What each host's kernel says of its wall clock.
-    pub host_clocks: Vec<HostHealth>,
+    /// What each host's kernel says of its wall clock (what the layer's
+    /// clock health reads): synchronised to within the scenario's
+    /// ±`wall_offset_max_us` (the daemon's maximum error twice that), or,
+    /// for `unsynced_hosts`, not at all.
+    pub host_clocks: Vec<KernelClock>,
     pub cameras: Vec<CameraSpec>,
 }
 
