@@ -362,6 +362,27 @@ typedef struct camsync_stats {
      */
     uint64_t rx_other_server;
     /**
+     * Rejected: 80 bytes, but not an authenticated packet (magic, version).
+     */
+    uint64_t rx_bad_magic;
+    /**
+     * Rejected: an authenticated packet whose MAC does not verify (forged,
+     * modified, another key).
+     */
+    uint64_t rx_bad_mac;
+    /**
+     * Rejected: an authenticated packet received before (replayed).
+     */
+    uint64_t rx_replayed;
+    /**
+     * Rejected: a plain packet while a key is configured.
+     */
+    uint64_t rx_unauthenticated;
+    /**
+     * Rejected: an authenticated packet while no key is configured.
+     */
+    uint64_t rx_no_key;
+    /**
      * Drains that stopped at the per-frame bound.
      */
     uint64_t rx_drain_limited;

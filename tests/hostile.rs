@@ -431,3 +431,204 @@ fn a_forger_with_the_server_s_address_moves_a_client_at_most_half_a_frame() {
         }
     }
 }
+
+/// A key file of `key` with `mode`, in a fresh directory.
+fn key_file(name: &str, key: &[u8], mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("camsync-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, key).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+/// `cfg` with `key_file` set from `path`.
+fn keyed(mut cfg: Config, path: &std::path::Path) -> Config {
+    cfg.set("key_file", path.to_str().unwrap(), "test").unwrap();
+    cfg
+}
+
+#[test]
+fn the_key_file_is_a_private_bounded_regular_file() {
+    let good = key_file("good", b"0123456789abcdef0123456789abcdef\n", 0o600);
+    assert!(keyed(Config::default(), &good).key.is_some());
+    let mut c = Config::default();
+    for (path, why) in [
+        (key_file("group", b"0123456789abcdef01", 0o640), "chmod 600"),
+        (key_file("world", b"0123456789abcdef01", 0o604), "chmod 600"),
+        (
+            key_file("short", b"0123456789\n", 0o600),
+            "16 to 1024 bytes",
+        ),
+        (
+            key_file("long", &[b'k'; 1025], 0o600),
+            "16 to 1024 bytes, and it holds 1025",
+        ),
+        (std::path::PathBuf::from("/dev/zero"), "character device"),
+        (std::path::PathBuf::from("/nonexistent/key"), "No such file"),
+    ] {
+        let e = c
+            .set("key_file", path.to_str().unwrap(), "f.conf:3")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.conf:3") && e.contains("key_file") && e.contains(why),
+            "{}: {e}",
+            path.display()
+        );
+        // The error names the file, never its content.
+        assert!(!e.contains("0123456789abcdef"), "{e}");
+    }
+}
+
+/// A server and a client instance with a key (or none), over memory: the
+/// server's datagrams are carried to the client by the test.
+fn keyed_pair(
+    server_key: Option<&std::path::Path>,
+    client_key: Option<&std::path::Path>,
+) -> (Inst, Inst) {
+    let mk = |key: Option<&std::path::Path>| {
+        let cfg = config(Profile::Compat);
+        instance_with(key.map_or(cfg.clone(), |k| keyed(cfg, k)), &CAMERA)
+    };
+    let (s, c) = (mk(server_key), mk(client_key));
+    set_clock(&s, -1);
+    set_clock(&c, -1);
+    s.start(&mode(1)).unwrap();
+    c.start(&mode(2)).unwrap();
+    (s, c)
+}
+
+/// Frame `n` on both: the server's packets (if any) go to the client, from
+/// the server's address, with `extra` after them. Returns what the server
+/// sent.
+fn step_pair(
+    s: &Inst,
+    c: &Inst,
+    n: i64,
+    extra: &mut dyn FnMut(&[MemDatagram]) -> Vec<MemDatagram>,
+) -> (
+    Vec<MemDatagram>,
+    camsync::core::FrameOutput,
+    camsync::plugin::QueueOutput,
+) {
+    frame(s, n);
+    let sent: Vec<MemDatagram> =
+        std::iter::from_fn(|| s.with_transport(|t| t.take_sent())).collect();
+    let mut ds: Vec<MemDatagram> = sent
+        .iter()
+        .map(|d| d.from_addr(server_a()).to_addr(GROUP))
+        .collect();
+    ds.extend(extra(&ds));
+    c.with_transport(|t| {
+        for d in ds {
+            t.deliver(d);
+        }
+    });
+    let out = frame(c, n);
+    let q = c.queue_request(&Controls::default()).unwrap();
+    (sent, out, q)
+}
+
+#[test]
+fn with_a_key_only_authenticated_packets_are_followed() {
+    let k1 = key_file("k1", b"the first key of the rig, 32 B!!", 0o600);
+    let k2 = key_file("k2", b"another rig's key, 32 bytes long", 0o600);
+    let (s, c) = keyed_pair(Some(&k1), Some(&k1));
+    let mut ready = None;
+    let mut forged = 0u64;
+    for n in 0..40 {
+        let (sent, out, q) = step_pair(&s, &c, n, &mut |genuine| {
+            let mut v = Vec::new();
+            // Every frame: a plain packet half a frame off, from the
+            // server's own address.
+            v.push(from(
+                &packet_at(n, FRAME_US / 2 - 100, wall_us(0)),
+                server_a(),
+            ));
+            for g in genuine {
+                // Replayed as it is, twice; modified (its ready time).
+                v.push(*g);
+                v.push(*g);
+                let mut b = g.as_bytes().to_vec();
+                b[44] ^= 0x01;
+                v.push(MemDatagram::new(&b).from_addr(server_a()).to_addr(GROUP));
+            }
+            forged += v.len() as u64;
+            v
+        });
+        for d in &sent {
+            assert_eq!(
+                d.len(),
+                80,
+                "a keyed server sends authenticated packets only"
+            );
+            assert_eq!(&d.as_bytes()[..5], b"CSYA\x01");
+        }
+        assert!(
+            q.sync_adjustment_us.unwrap().abs() <= 100,
+            "frame {n}: {q:?}"
+        );
+        if out.sync_ready == Some(true) && ready.is_none() {
+            ready = Some(n);
+        }
+    }
+    assert_eq!(ready, Some(20), "ready with the server, on its frame 20");
+    let rx = c.stats().rx;
+    let sent = s.stats().packets_sent;
+    assert_eq!(rx.accepted, sent, "{rx:?}");
+    assert_eq!(rx.unauthenticated, 40, "{rx:?}");
+    assert_eq!(rx.replayed, 2 * sent, "{rx:?}");
+    assert_eq!(rx.bad_mac, sent, "{rx:?}");
+    assert_eq!(rx.rejected(), forged, "{rx:?}");
+
+    // A client with another key, or with none, follows nothing.
+    for (key, reason) in [(Some(k2.as_path()), "bad_mac"), (None, "no_key")] {
+        let (s, c) = keyed_pair(Some(&k1), key);
+        for n in 0..40 {
+            step_pair(&s, &c, n, &mut |_| Vec::new());
+        }
+        let rx = c.stats().rx;
+        assert_eq!(rx.accepted, 0, "{rx:?}");
+        let n = rx.by_reason().iter().find(|r| r.0 == reason).unwrap().1;
+        assert_eq!(n, s.stats().packets_sent, "{reason}: {rx:?}");
+    }
+}
+
+#[test]
+fn a_restarted_keyed_server_is_followed_and_its_old_packets_are_not() {
+    let k1 = key_file("k3", b"the first key of the rig, 32 B!!", 0o600);
+    let (s, c) = keyed_pair(Some(&k1), Some(&k1));
+    let mut old = Vec::new();
+    for n in 0..30 {
+        let (sent, ..) = step_pair(&s, &c, n, &mut |_| Vec::new());
+        old.extend(sent);
+    }
+    // The server restarts: a new sender id, numbered from 1 again.
+    s.stop().unwrap();
+    set_clock(&s, 31);
+    s.start(&mode(1)).unwrap();
+    let before = c.stats().rx.accepted;
+    for n in 32..120 {
+        step_pair(&s, &c, n, &mut |_| {
+            // The old run's packets, replayed: seen (or too old).
+            old.iter()
+                .map(|d| d.from_addr(server_a()).to_addr(GROUP))
+                .collect()
+        });
+    }
+    let rx = c.stats().rx;
+    assert!(rx.accepted > before + 5, "{rx:?}");
+    assert_eq!(
+        rx.accepted - before,
+        s.stats().packets_sent - before,
+        "{rx:?}"
+    );
+    // Every one of the old run's packets, each of the 88 times: refused.
+    assert_eq!(
+        rx.replayed + rx.clock_offset,
+        old.len() as u64 * 88,
+        "{rx:?}"
+    );
+}

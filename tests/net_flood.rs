@@ -105,3 +105,30 @@ fn unicast_to_the_sync_port_is_counted_and_dropped() {
     assert_eq!((rx.not_group, rx.accepted), (1, 1), "{rx:?}");
     assert_eq!(out.diag.packets, 1);
 }
+
+#[test]
+fn with_a_key_a_forger_flooding_the_group_moves_nothing() {
+    // The server signs; the forger sends well-formed plain packets half a
+    // frame off, packets signed with another key, and replays (and a
+    // modified copy of) every packet of the server it hears.
+    let key = camsync::core::auth::AuthKey::new(b"the rig's pre-shared key, 32 B!!").unwrap();
+    let r = flood::run_with(
+        port(2),
+        Profile::Compat,
+        4.0,
+        2_000,
+        flood::Flood::Forger,
+        Some(key),
+    );
+    eprintln!("{r:?}");
+    let rx = r.rx;
+    assert!(r.accepted + 1 >= r.sent && r.sent >= 10, "{r:?}");
+    assert!(rx.unauthenticated > 1_000, "{rx:?}");
+    assert!(rx.bad_mac > 1_000, "{rx:?}");
+    assert!(rx.replayed >= 3 * (r.sent - 1), "{rx:?}");
+    assert_eq!(rx.other_server, 0, "{rx:?}");
+    // Ready when the server is, and locked on it: the client's 2 ms offset
+    // corrected, never the forger's half frame.
+    assert!(r.client_ready_at.is_some_and(|f| f <= 62), "{r:?}");
+    assert!(r.max_adjustment_after_ready_us <= 2_100, "{r:?}");
+}

@@ -59,13 +59,13 @@ fn raw_datagrams_of_any_length_arrive_with_their_real_length() {
     let junk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let dst = (Ipv4Addr::LOCALHOST, cfg.port);
     junk.send_to(&[1; 7], dst).unwrap();
-    junk.send_to(&[2; 100], dst).unwrap();
+    junk.send_to(&[2; 200], dst).unwrap();
     tx.send(P.encode(WireFormat::Layer).as_bytes()).unwrap();
     tx.send(P.encode(WireFormat::Rpi).as_bytes()).unwrap();
 
     let got = collect(&mut rx, 4);
     let lens: Vec<usize> = got.iter().map(|g| g.0).collect();
-    assert_eq!(lens, [7, 100, 24, 40]);
+    assert_eq!(lens, [7, 200, 24, 40]);
     assert_eq!(got[1].1.len(), RX_BUF, "only the buffer's worth was read");
     for (len, bytes) in &got[2..] {
         assert_eq!(SyncPacket::decode(&bytes[..*len]).unwrap().0, P);

@@ -78,7 +78,7 @@ fn invalid_datagrams_are_counted_by_reason_and_never_reach_the_core() {
     c.with_transport(|t| {
         for d in [
             MemDatagram::new(&[1; 7]),
-            MemDatagram::new(&[2; 100]),
+            MemDatagram::new(&[2; 200]),
             MemDatagram::packet(&zero, WireFormat::Layer),
             MemDatagram::packet(&ancient, WireFormat::Rpi),
             MemDatagram::packet(&packet(0), WireFormat::Rpi),

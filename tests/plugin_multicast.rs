@@ -447,7 +447,7 @@ fn a_client_skips_garbage_and_accepts_both_formats() {
     let mut tx = UdpTransport::new(cfg.net.clone());
     tx.open(SocketRole::Sender, Some("127.0.0.1")).unwrap();
     tx.send(&[1; 7]).unwrap();
-    tx.send(&[2; 100]).unwrap();
+    tx.send(&[2; 200]).unwrap();
     tx.send(&[0; 24]).unwrap(); // the right size, a zero frame duration
     let p = SyncPacket {
         frame_duration_us: 33_333,

@@ -6,7 +6,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use camsync::core::{Expect, SyncPacket, WireFormat};
+use camsync::core::auth::{AUTH_LEN, AuthPacket};
+use camsync::core::{Expect, SyncPacket, WireError};
+use camsync::net::socket::RX_BUF;
 use camsync::net::{NetConfig, Receiver};
 use serde::Serialize;
 use serde_json::json;
@@ -21,7 +23,9 @@ use crate::table::Table;
 ///
 /// Joins the multicast group on an interface (default the
 /// loopback, 127.0.0.1), decodes both wire formats (24-byte libcamera layer,
-/// 40-byte Raspberry Pi), and shows each server heard: address, format, frame
+/// 40-byte Raspberry Pi) and camsync's authenticated one (80 bytes, shown as
+/// `auth`; the monitor has no key, so their MAC is not checked), and shows
+/// each server heard: address, format, frame
 /// duration, packet interval and its jitter, and when it is (or was) ready.
 /// Invalid datagrams are counted by reason (their length, their values, a
 /// frame time far from this host's wall clock, a datagram sent to this host
@@ -89,7 +93,9 @@ impl Running {
 #[derive(Debug, Clone)]
 pub struct Server {
     pub addr: SocketAddrV4,
-    pub format: WireFormat,
+    /// `layer`, `rpi`, or `auth` (authenticated; its MAC unchecked: the
+    /// monitor has no key).
+    pub format: &'static str,
     pub packets: u64,
     pub last: SyncPacket,
     /// Arrival (monitor's monotonic clock, s) of the first and last packet.
@@ -168,7 +174,7 @@ impl Tracker {
     pub fn datagram(
         &mut self,
         t_s: f64,
-        decoded: Result<(SyncPacket, WireFormat), &'static str>,
+        decoded: Result<(SyncPacket, &'static str), &'static str>,
         from: Option<SocketAddrV4>,
     ) -> Vec<Event> {
         let from = from.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
@@ -180,9 +186,9 @@ impl Tracker {
             }
         };
         let mut events = Vec::new();
-        let new_format = !self.formats.contains_key(format.name());
+        let new_format = !self.formats.contains_key(format);
         if new_format {
-            self.formats.insert(format.name(), from);
+            self.formats.insert(format, from);
         }
         let full = self.servers.len() >= MAX_SERVERS;
         match self.servers.get_mut(&from) {
@@ -249,7 +255,7 @@ impl Tracker {
                 let has_iv = s.intervals_ms.n > 0;
                 ServerSummary {
                     address: s.addr.to_string(),
-                    format: s.format.name(),
+                    format: s.format,
                     packets: s.packets,
                     first_seen_s: round3(s.first_seen_s),
                     frame_duration_us: fd,
@@ -375,9 +381,19 @@ fn monitor(args: &Args) -> Result<(), String> {
             wait = wait.min(d.saturating_duration_since(now));
         }
         wait_readable(&rx, wait);
-        while let Some((decoded, r)) = rx.recv_decoded() {
+        let mut buf = [0u8; RX_BUF];
+        while let Ok(Some(r)) = rx.recv(&mut buf) {
             let t = start.elapsed().as_secs_f64();
             let from = r.from;
+            // Either plain format, or an authenticated packet (read, not
+            // checked: the monitor has no key).
+            let decoded = if r.len == AUTH_LEN {
+                AuthPacket::peek(&buf[..AUTH_LEN])
+                    .map(|a| (a.packet, "auth"))
+                    .ok_or(WireError::BadMagic)
+            } else {
+                SyncPacket::decode_received(&buf, r.len).map(|(p, f)| (p, f.name()))
+            };
             // Sent to the group, and a frame time near the monitor's wall
             // clock (a server clock at 1970, or hosts whose clocks disagree).
             let expect = Expect {
@@ -487,7 +503,7 @@ fn report_event(
     tracker: &Tracker,
     ev: &Event,
     from: Option<SocketAddrV4>,
-    packet: Option<(SyncPacket, WireFormat)>,
+    packet: Option<(SyncPacket, &'static str)>,
     t: f64,
 ) {
     let from_s = from.map_or_else(|| "?".to_string(), |a| a.to_string());
@@ -497,7 +513,7 @@ fn report_event(
                 "type": "packet",
                 "t_s": round3(t),
                 "from": from_s,
-                "format": f.name(),
+                "format": f,
                 "new_server": *ev == Event::NewServer,
                 "frame_duration_us": p.frame_duration_us,
                 "frame_ts_us": p.frame_ts_us,
@@ -547,8 +563,7 @@ fn report_event(
             if let Some((p, f)) = packet {
                 println!(
                     "[{t:7.2} s] new server {from_s} ({} format, {} µs frames)",
-                    f.name(),
-                    p.frame_duration_us
+                    f, p.frame_duration_us
                 );
             }
         }
@@ -602,22 +617,19 @@ mod tests {
         let b = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4001);
         let mut t = Tracker::default();
         assert_eq!(
-            t.datagram(0.0, Ok((P, WireFormat::Layer)), Some(a)),
+            t.datagram(0.0, Ok((P, "layer")), Some(a)),
             [Event::NewServer]
         );
         let p2 = SyncPacket {
             frame_ts_us: P.frame_ts_us + 30 * 33_333,
             ..P
         };
-        assert_eq!(
-            t.datagram(1.0, Ok((p2, WireFormat::Layer)), Some(a)),
-            [Event::Packet]
-        );
+        assert_eq!(t.datagram(1.0, Ok((p2, "layer")), Some(a)), [Event::Packet]);
         let p3 = SyncPacket {
             frame_ts_us: p2.frame_ts_us + 30 * 33_333,
             ..P
         };
-        t.datagram(2.2, Ok((p3, WireFormat::Layer)), Some(a));
+        t.datagram(2.2, Ok((p3, "layer")), Some(a));
         assert_eq!(
             t.datagram(2.3, Err(WireError::WrongLength(7).reason()), Some(b)),
             [Event::Invalid("wrong_length")]
@@ -633,7 +645,7 @@ mod tests {
         assert_eq!(t.invalid["wrong_length"], 1);
         assert!(!t.shared_group());
         assert!(!t.mixed_formats());
-        let ev = t.datagram(2.5, Ok((P, WireFormat::Rpi)), Some(b));
+        let ev = t.datagram(2.5, Ok((P, "rpi")), Some(b));
         assert_eq!(
             ev,
             [
@@ -645,10 +657,7 @@ mod tests {
         assert!(t.shared_group() && t.mixed_formats());
         assert_eq!(t.summary()[1].format, "rpi");
         // Said once.
-        assert_eq!(
-            t.datagram(2.6, Ok((P, WireFormat::Rpi)), Some(b)),
-            [Event::Packet]
-        );
+        assert_eq!(t.datagram(2.6, Ok((P, "rpi")), Some(b)), [Event::Packet]);
     }
 
     #[test]
@@ -658,7 +667,7 @@ mod tests {
         let mut events = 0;
         for port in 0..10_000u16 {
             let from = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 20_000 + port);
-            for e in t.datagram(f64::from(port), Ok((P, WireFormat::Layer)), Some(from)) {
+            for e in t.datagram(f64::from(port), Ok((P, "layer")), Some(from)) {
                 events += 1;
                 listed += match e {
                     Event::SharedGroup(all) => all.len(),
@@ -680,8 +689,8 @@ mod tests {
     fn one_server_switching_formats_is_mixed_too() {
         let a = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4000);
         let mut t = Tracker::default();
-        t.datagram(0.0, Ok((P, WireFormat::Rpi)), Some(a));
-        let ev = t.datagram(1.0, Ok((P, WireFormat::Layer)), Some(a));
+        t.datagram(0.0, Ok((P, "rpi")), Some(a));
+        let ev = t.datagram(1.0, Ok((P, "layer")), Some(a));
         assert_eq!(
             ev,
             [

@@ -11,10 +11,12 @@
 //! - [`precision`]: the precision profile (wall-clock fit, timeline filter,
 //!   server grid, actuation probe, client loop, server);
 //! - [`wire`]: the two wire formats of the sync packet;
+//! - [`auth`]: the opt-in authenticated format (HMAC-SHA256, a replay window);
 //! - [`profile`]: which arithmetic runs (`Compat` = the reference).
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod clock;
 mod compat;
 pub mod controls;

@@ -66,8 +66,9 @@ impl WireFormat {
 pub const LAYER_LEN: usize = 24;
 /// Length of the Raspberry Pi format.
 pub const RPI_LEN: usize = 40;
-/// The largest valid datagram. A receive buffer must be larger than this so a
-/// longer datagram shows up as too long rather than silently truncated.
+/// The largest plain datagram (the authenticated format, `auth::AUTH_LEN`,
+/// is longer). A receive buffer must be larger than the largest so a longer
+/// datagram shows up as too long rather than silently truncated.
 pub const MAX_LEN: usize = RPI_LEN;
 
 /// Why a datagram was rejected.
@@ -108,6 +109,14 @@ pub enum WireError {
         ours_us: u64,
         offset_us: i64,
     },
+    /// An 80-byte datagram without the authenticated format's magic and
+    /// version.
+    #[error("an 80-byte datagram that is not an authenticated sync packet (magic, version)")]
+    BadMagic,
+    /// An authenticated packet whose MAC does not verify under our key:
+    /// forged, modified, or signed with another key.
+    #[error("an authenticated packet whose MAC does not verify (forged, modified, or another key)")]
+    BadMac,
     /// The ready time is further after the frame time than any server waits.
     #[error(
         "the ready time is {:.0} s after the frame time: more than {} frames (SyncFrames' largest)",
@@ -128,6 +137,8 @@ impl WireError {
             WireError::OtherRate { .. } => "other_rate",
             WireError::ClockOffset { .. } => "clock_offset",
             WireError::ReadyTime { .. } => "ready_time",
+            WireError::BadMagic => "bad_magic",
+            WireError::BadMac => "bad_mac",
         }
     }
 }

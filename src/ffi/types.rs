@@ -272,6 +272,17 @@ pub struct camsync_stats {
     pub rx_not_allowed: u64,
     /// Rejected: from another server than the one followed.
     pub rx_other_server: u64,
+    /// Rejected: 80 bytes, but not an authenticated packet (magic, version).
+    pub rx_bad_magic: u64,
+    /// Rejected: an authenticated packet whose MAC does not verify (forged,
+    /// modified, another key).
+    pub rx_bad_mac: u64,
+    /// Rejected: an authenticated packet received before (replayed).
+    pub rx_replayed: u64,
+    /// Rejected: a plain packet while a key is configured.
+    pub rx_unauthenticated: u64,
+    /// Rejected: an authenticated packet while no key is configured.
+    pub rx_no_key: u64,
     /// Drains that stopped at the per-frame bound.
     pub rx_drain_limited: u64,
     /// Reads that failed.

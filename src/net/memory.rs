@@ -13,7 +13,7 @@ use super::{NetError, Received, Transport};
 use crate::core::{SocketRole, SyncPacket, WireFormat};
 
 /// Bytes a [`MemDatagram`] keeps (longer datagrams keep their length only).
-pub const MEM_DATAGRAM_CAP: usize = 64;
+pub const MEM_DATAGRAM_CAP: usize = 128;
 
 /// One datagram, held without allocating: up to [`MEM_DATAGRAM_CAP`] bytes
 /// and its real length (longer ones are truncated on receipt, as a socket's

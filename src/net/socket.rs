@@ -9,14 +9,14 @@ use std::os::fd::{AsRawFd, RawFd};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{NetConfig, NetError, Received};
-use crate::core::wire::MAX_LEN;
 use crate::core::{SyncPacket, WireError, WireFormat};
 
 /// How many stale datagrams [`Receiver::flush`] discards at most.
 const FLUSH_LIMIT: usize = 4096;
-/// A receive buffer larger than the largest valid datagram, so a longer one
-/// is seen as such (and `MSG_TRUNC` reports its real length anyway).
-pub const RX_BUF: usize = MAX_LEN + 24;
+/// A receive buffer larger than the largest valid datagram (the
+/// authenticated format's), so a longer one is seen as such (and
+/// `MSG_TRUNC` reports its real length anyway).
+pub const RX_BUF: usize = crate::core::auth::AUTH_LEN + 24;
 /// The socket receive buffer a receiver asks for, bytes (the kernel grants
 /// up to `net.core.rmem_max`): room for a flood's worth of small datagrams
 /// between two frames, so the real packets among them are not dropped.

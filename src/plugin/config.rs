@@ -22,14 +22,15 @@
 
 use std::net::Ipv4Addr;
 
-use super::files::{clip, read_small};
+use super::files::{clip, read_small, read_small_with_mode};
+use crate::core::auth::AuthKey;
 use crate::core::controls::{MAX_SYNC_FRAMES, check_interface};
 use crate::core::precision::StartAt;
 use crate::core::{LayerParams, Profile, WireFormat};
 use crate::net::NetConfig;
 
 /// Every key, in documentation order.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 18] = [
     "profile",
     "ready_tolerance",
     "group",
@@ -47,6 +48,7 @@ pub const KEYS: [&str; 17] = [
     "schedule_origin",
     "start_at",
     "servers",
+    "key_file",
 ];
 
 /// The most addresses `servers` may name.
@@ -103,6 +105,9 @@ pub struct Config {
     /// error exceeds this, µs (0: one line time, once a precision client has
     /// measured it, else [`super::health::FALLBACK_BOUND_NS`]).
     pub clock_error_bound_us: u32,
+    /// The pre-shared key of the authenticated packets (`key_file`): a
+    /// server signs its packets, a client accepts only packets it signed.
+    pub key: Option<AuthKey>,
 }
 
 /// The default `packet_timeout`, s.
@@ -116,8 +121,28 @@ impl Default for Config {
             net: NetConfig::default(),
             packet_timeout_s: DEFAULT_PACKET_TIMEOUT_S,
             clock_error_bound_us: 0,
+            key: None,
         }
     }
+}
+
+/// The largest key file read, bytes.
+const MAX_KEY_FILE: usize = 4096;
+
+/// Read the key file `path`: a regular file that no one but its owner may
+/// read or write (the key is a secret shared by the rig), read without
+/// blocking and without bound; the key is its content less trailing
+/// whitespace, 16 to 1024 bytes (`openssl rand -hex 32 > key`).
+fn read_key(path: &str) -> Result<AuthKey, String> {
+    let (bytes, mode) = read_small_with_mode(path, MAX_KEY_FILE)?;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "its mode is {:o}: a key file must be readable by its owner only (chmod 600)",
+            mode & 0o7777
+        ));
+    }
+    let key = bytes.trim_ascii_end();
+    AuthKey::new(key).map_err(|why| format!("{why}, and it holds {}", key.len()))
 }
 
 /// Why the configuration was rejected.
@@ -136,6 +161,12 @@ pub enum ConfigError {
     Syntax { origin: String, line: String },
     #[error("cannot read the configuration file '{path}': {reason}")]
     File { path: String, reason: String },
+    #[error("{origin}: key_file '{path}': {reason}")]
+    KeyFile {
+        origin: String,
+        path: String,
+        reason: String,
+    },
 }
 
 impl Config {
@@ -251,6 +282,14 @@ impl Config {
                     .ok()
                     .filter(|us| *us <= MAX_CLOCK_ERROR_BOUND_US)
                     .ok_or_else(|| bad("not an integer 0-1000000 (µs; 0: one line time)"))?
+            }
+            "key_file" => {
+                let key = read_key(v).map_err(|why| ConfigError::KeyFile {
+                    origin: origin.to_string(),
+                    path: clip(v, QUOTE),
+                    reason: why,
+                })?;
+                self.key = Some(key);
             }
             "servers" => {
                 let list: Result<Vec<Ipv4Addr>, _> = v

@@ -31,6 +31,11 @@ fn kind(meta: &Metadata) -> &'static str {
 /// writer does not wait for one) and read it if it is a regular file of at
 /// most `max` bytes. The error says why not, in words.
 pub fn read_small(path: &str, max: usize) -> Result<Vec<u8>, String> {
+    read_small_with_mode(path, max).map(|(b, _)| b)
+}
+
+/// [`read_small`], and the file's permission bits (`st_mode & 07777`).
+pub fn read_small_with_mode(path: &str, max: usize) -> Result<(Vec<u8>, u32), String> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
@@ -46,7 +51,8 @@ pub fn read_small(path: &str, max: usize) -> Result<Vec<u8>, String> {
             meta.len()
         ));
     }
-    read_at_most(file, max)
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+    Ok((read_at_most(file, max)?, mode))
 }
 
 /// Read at most `max` bytes (a file that grew since `fstat` is an error).

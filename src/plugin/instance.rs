@@ -32,6 +32,7 @@ use std::ops::{Deref, DerefMut};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::core::auth::AuthPacket;
 use crate::core::{
     CameraControls, Completion, ControlInfo, Controls, Expect, FrameOutput, HookOutput, Layer,
     Mode, NoPackets, SocketAction, SocketRole,
@@ -48,6 +49,22 @@ use super::timers::{Backoff, MAX_RETRY_NS, RateLimit};
 
 /// A clamped `SyncAdjustment` is logged at most this often, ns.
 const CLAMP_LOG_NS: u64 = 5_000_000_000;
+
+/// A random u64 (the kernel's generator; never blocks). Should it fail, a
+/// mix of the clocks and the process id: a sender id need only differ from
+/// the last run's.
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: `b` is writable for its 8 bytes.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+    if n == 8 {
+        return u64::from_le_bytes(b);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ (u64::from(std::process::id()) << 32) ^ (&raw const b as u64)
+}
 
 /// The hook `CAMSYNC_DEBUG_PANIC` names, honoured in debug builds only.
 fn debug_panic_hook(value: Option<&str>) -> Option<Hook> {
@@ -178,6 +195,9 @@ struct State<T, C> {
     clamp_log: RateLimit,
     /// So are packets the precision client's grid held as strays.
     stray_log: RateLimit,
+    /// A server's authenticated packets: its sender id (new with each
+    /// sender socket) and the last sequence number sent.
+    auth: (u64, u64),
     notices: Notices,
     health: Health,
 }
@@ -279,7 +299,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                     group = %c.net.group,
                     port = c.net.port,
                     interface = c.net.interface.as_deref().unwrap_or("(default)"),
-                    wire_format = c.net.wire_format.name(),
+                    wire_format = if c.key.is_some() { "auth" } else { c.net.wire_format.name() },
                     "sync layer initialised"
                 );
                 (c, None)
@@ -313,6 +333,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 last_socket_error: None,
                 clamp_log: RateLimit::new(CLAMP_LOG_NS),
                 stray_log: RateLimit::new(CLAMP_LOG_NS),
+                auth: (0, 0),
                 notices: Notices::default(),
                 health: Health::default(),
             }),
@@ -477,6 +498,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
             notices,
             health,
             stray_log,
+            auth,
             ..
         } = &mut *g;
         let now = clock.now_ns();
@@ -494,6 +516,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                     frame_duration_us: layer.frame_duration_us(),
                     wall_us,
                 },
+                key: config.key.as_ref(),
             };
             let mut packets = rx.drain(transport, config.net.max_drain, now, policy);
             layer.request_completed(completion, clock, &mut packets)
@@ -525,7 +548,19 @@ impl<T: Transport, C: Clock> Instance<T, C> {
         };
         notices.watch(layer.mode());
         if let Some(p) = &out.tx {
-            let sent = transport.send(p.encode(config.net.wire_format).as_bytes());
+            let sent = match &config.key {
+                // Signed, numbered: an authenticated packet only.
+                Some(key) => {
+                    auth.1 += 1;
+                    let a = AuthPacket {
+                        sender: auth.0,
+                        seq: auth.1,
+                        packet: *p,
+                    };
+                    transport.send(&a.encode(key))
+                }
+                None => transport.send(p.encode(config.net.wire_format).as_bytes()),
+            };
             match &sent {
                 Ok(()) => stats.packets_sent += 1,
                 Err(_) => stats.send_errors += 1,
@@ -639,8 +674,10 @@ impl<T: Transport, C: Clock> State<T, C> {
                     );
                 }
                 self.rx.stats.flushed += flushed as u64;
-                if role == SocketRole::Receiver {
-                    self.rx.forget_server();
+                match role {
+                    SocketRole::Receiver => self.rx.forget_server(),
+                    // A new run of a server: a new sender id, numbered from 1.
+                    SocketRole::Sender => self.auth = (random_u64(), 0),
                 }
                 tracing::debug!(
                     role = ?role,

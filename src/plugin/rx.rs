@@ -7,10 +7,12 @@
 //! 2. where it was sent: only datagrams sent to the group are sync packets
 //!    (the port also receives unicast from any host that can route to it);
 //! 3. who sent it, when the configuration names the servers (`servers`);
-//! 4. its values, alone and against ours: a frame duration within a few
+//! 4. its values, alone and against ours (after its MAC, with a key): a frame duration within a few
 //!    percent of our `FrameDurationLimits`, a frame time near our wall
 //!    clock, a ready time a server could mean;
-//! 5. the server this client follows: the first that sent a valid packet,
+//! 5. with a key (`key_file`), its MAC (authenticated packets only; without
+//!    a key, none), and that it was not received before;
+//! 6. the server this client follows: the first that sent a valid packet,
 //!    until it falls silent. Another server's packets (two servers on one
 //!    group, or a forger on another host) are counted and said once per
 //!    episode, never followed while the first one speaks.
@@ -18,6 +20,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::timers::RateLimit;
+use crate::core::auth::{AUTH_LEN, AuthKey, AuthPacket, ReplayWindow};
 use crate::core::{Expect, PacketSource, SyncPacket, WireError};
 use crate::net::socket::RX_BUF;
 use crate::net::{NetError, Transport};
@@ -47,6 +50,17 @@ pub struct RxStats {
     pub not_allowed: u64,
     /// From another server than the one followed.
     pub other_server: u64,
+    /// 80 bytes, but not the authenticated format (magic, version).
+    pub bad_magic: u64,
+    /// An authenticated packet whose MAC does not verify under our key
+    /// (forged, modified, another key).
+    pub bad_mac: u64,
+    /// An authenticated packet already accepted (a replay).
+    pub replayed: u64,
+    /// A plain (24- or 40-byte) packet while a key is configured.
+    pub unauthenticated: u64,
+    /// An authenticated packet, and no key to check it with.
+    pub no_key: u64,
     /// Datagrams discarded when the socket was opened (stale).
     pub flushed: u64,
     /// Drains that stopped at the per-frame bound (more may have been waiting).
@@ -69,6 +83,12 @@ pub enum Reject {
     NotAllowed,
     /// From another server than the one followed.
     OtherServer,
+    /// A plain packet while a key is configured.
+    Unauthenticated,
+    /// An authenticated packet without a key configured.
+    NoKey,
+    /// An authenticated packet seen before.
+    Replayed,
 }
 
 impl Reject {
@@ -79,6 +99,9 @@ impl Reject {
             Reject::NotGroup(_) => "not_group",
             Reject::NotAllowed => "not_allowed",
             Reject::OtherServer => "other_server",
+            Reject::Unauthenticated => "unauthenticated",
+            Reject::NoKey => "no_key",
+            Reject::Replayed => "replayed",
         }
     }
 }
@@ -90,7 +113,7 @@ impl RxStats {
     }
 
     /// The rejected datagrams, by reason (stable names, as in the logs).
-    pub fn by_reason(&self) -> [(&'static str, u64); 10] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 15] {
         [
             ("wrong_length", self.wrong_length),
             ("truncated", self.truncated),
@@ -102,6 +125,11 @@ impl RxStats {
             ("not_group", self.not_group),
             ("not_allowed", self.not_allowed),
             ("other_server", self.other_server),
+            ("bad_magic", self.bad_magic),
+            ("bad_mac", self.bad_mac),
+            ("replayed", self.replayed),
+            ("unauthenticated", self.unauthenticated),
+            ("no_key", self.no_key),
         ]
     }
 
@@ -132,6 +160,11 @@ impl RxStats {
             Reject::NotGroup(_) => &mut self.not_group,
             Reject::NotAllowed => &mut self.not_allowed,
             Reject::OtherServer => &mut self.other_server,
+            Reject::Wire(WireError::BadMagic) => &mut self.bad_magic,
+            Reject::Wire(WireError::BadMac) => &mut self.bad_mac,
+            Reject::Replayed => &mut self.replayed,
+            Reject::Unauthenticated => &mut self.unauthenticated,
+            Reject::NoKey => &mut self.no_key,
         };
         *c += 1;
     }
@@ -175,6 +208,8 @@ pub(super) struct Policy<'a> {
     /// Empty: any sender.
     pub servers: &'a [Ipv4Addr],
     pub expect: Expect,
+    /// With a key only authenticated packets are accepted; without, none.
+    pub key: Option<&'a AuthKey>,
 }
 
 /// A client's receive state: its buffer, counters, the server it follows
@@ -188,6 +223,8 @@ pub(super) struct Rx {
     /// Another server heard while following one: its address and when it
     /// was last heard (`None`: no episode).
     other: Option<(Option<SocketAddrV4>, u64)>,
+    /// The authenticated packets' sequence numbers seen.
+    replay: ReplayWindow,
 }
 
 impl Default for Rx {
@@ -198,6 +235,7 @@ impl Default for Rx {
             log: RateLimit::new(5_000_000_000),
             followed: None,
             other: None,
+            replay: ReplayWindow::default(),
         }
     }
 }
@@ -314,6 +352,17 @@ impl<T: Transport> Drain<'_, T> {
             ),
             Reject::NotAllowed => "its sender is not one of the `servers`".into(),
             Reject::OtherServer => String::new(),
+            Reject::Unauthenticated => {
+                "not authenticated, and a key is configured (key_file): only authenticated \
+                 packets are followed"
+                    .into()
+            }
+            Reject::NoKey => {
+                "an authenticated packet, and no key is configured to check it (key_file)".into()
+            }
+            Reject::Replayed => {
+                "an authenticated packet already received (replayed): each is accepted once".into()
+            }
         };
         tracing::warn!(
             from = %show(from),
@@ -337,7 +386,12 @@ impl<T: Transport> Drain<'_, T> {
         from: Option<SocketAddrV4>,
         to: Option<Ipv4Addr>,
     ) -> Result<SyncPacket, Reject> {
-        let (p, _) = SyncPacket::decode_received(&self.rx.buf, len).map_err(Reject::Wire)?;
+        // The length, then where it went and who sent it: no work spent on
+        // garbage, unicast or a stranger.
+        let auth = len == AUTH_LEN;
+        if !auth {
+            SyncPacket::decode_received(&self.rx.buf, len).map_err(Reject::Wire)?;
+        }
         if let Some(to) = to
             && to != self.policy.group
         {
@@ -347,7 +401,26 @@ impl<T: Transport> Drain<'_, T> {
         if !servers.is_empty() && !from.is_some_and(|a| servers.contains(a.ip())) {
             return Err(Reject::NotAllowed);
         }
+        // Then its MAC, its values, whether it was seen before.
+        let (p, seq) = match (auth, self.policy.key) {
+            (true, Some(key)) => {
+                let a = AuthPacket::decode(&self.rx.buf[..len], key).map_err(Reject::Wire)?;
+                (a.packet, Some((a.sender, a.seq)))
+            }
+            (true, None) => return Err(Reject::NoKey),
+            (false, Some(_)) => return Err(Reject::Unauthenticated),
+            (false, None) => {
+                let (p, _) =
+                    SyncPacket::decode_received(&self.rx.buf, len).map_err(Reject::Wire)?;
+                (p, None)
+            }
+        };
         p.check(&self.policy.expect).map_err(Reject::Wire)?;
+        if let Some((sender, seq)) = seq
+            && !self.rx.replay.accept(sender, seq)
+        {
+            return Err(Reject::Replayed);
+        }
         if !self.rx.follow(from, self.now_ns) {
             return Err(Reject::OtherServer);
         }

@@ -174,7 +174,8 @@ static int mode_sync(void)
 	CHECK(cs.rx_rejected == cs.rx_wrong_length + cs.rx_truncated + cs.rx_frame_duration +
 					cs.rx_timestamp + cs.rx_other_rate + cs.rx_clock_offset +
 					cs.rx_ready_time + cs.rx_not_group + cs.rx_not_allowed +
-					cs.rx_other_server,
+					cs.rx_other_server + cs.rx_bad_magic + cs.rx_bad_mac +
+					cs.rx_replayed + cs.rx_unauthenticated + cs.rx_no_key,
 	      "rejected = the sum of its reasons");
 	CHECK(cs.servers_followed == 1, "one server followed (%llu)",
 	      (unsigned long long)cs.servers_followed);
