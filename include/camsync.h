@@ -395,9 +395,14 @@ typedef struct camsync_stats {
      */
     uint64_t servers_followed;
     /**
-     * Valid packets off the followed server's frame grid, held (precision).
+     * Valid packets off the followed server's frame grid, or with a ready
+     * time not yet confirmed, held (precision).
      */
     uint64_t strays;
+    /**
+     * Re-acquisitions: the server restarted, or its frames moved (precision).
+     */
+    uint64_t server_jumps;
 } camsync_stats;
 
 /**

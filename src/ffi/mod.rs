@@ -443,6 +443,7 @@ pub extern "C" fn camsync_layer_stats(
             rx_errors: s.rx.errors,
             servers_followed: s.rx.servers_followed,
             strays: s.strays,
+            server_jumps: s.server_jumps,
         });
         camsync_result::Ok
     })

@@ -289,8 +289,11 @@ pub struct camsync_stats {
     pub rx_errors: u64,
     /// Servers followed (the first, then one per switch).
     pub servers_followed: u64,
-    /// Valid packets off the followed server's frame grid, held (precision).
+    /// Valid packets off the followed server's frame grid, or with a ready
+    /// time not yet confirmed, held (precision).
     pub strays: u64,
+    /// Re-acquisitions: the server restarted, or its frames moved (precision).
+    pub server_jumps: u64,
 }
 
 /// A log record's severity: libcamera's `LogSeverity` values (the layer

@@ -155,6 +155,9 @@ pub struct Stats {
     pub socket_errors: u64,
     /// `SyncAdjustment` values clamped to the camera's limits (or half a frame).
     pub clamped: u64,
+    /// Times a precision client found its server restarted or its frames
+    /// moved (a clock step), and re-acquired.
+    pub server_jumps: u64,
     /// Valid packets off the followed server's frame grid, held and not
     /// followed (precision client; a restart is followed from its second
     /// packet).
@@ -193,8 +196,10 @@ struct State<T, C> {
     last_socket_error: Option<String>,
     /// Clamped adjustments are logged at most every few seconds.
     clamp_log: RateLimit,
-    /// So are packets the precision client's grid held as strays.
+    /// So are packets the precision client's grid held as strays, and its
+    /// re-acquisitions.
     stray_log: RateLimit,
+    jump_log: RateLimit,
     /// A server's authenticated packets: its sender id (new with each
     /// sender socket) and the last sequence number sent.
     auth: (u64, u64),
@@ -333,6 +338,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
                 last_socket_error: None,
                 clamp_log: RateLimit::new(CLAMP_LOG_NS),
                 stray_log: RateLimit::new(CLAMP_LOG_NS),
+                jump_log: RateLimit::new(CLAMP_LOG_NS),
                 auth: (0, 0),
                 notices: Notices::default(),
                 health: Health::default(),
@@ -498,6 +504,7 @@ impl<T: Transport, C: Clock> Instance<T, C> {
             notices,
             health,
             stray_log,
+            jump_log,
             auth,
             ..
         } = &mut *g;
@@ -525,6 +532,17 @@ impl<T: Transport, C: Clock> Instance<T, C> {
         };
         if out.diag.processed {
             stats.frames += 1;
+        }
+        if out.diag.server_jump {
+            stats.server_jumps += 1;
+            if let Some(suppressed) = jump_log.allow(now) {
+                tracing::warn!(
+                    jumps = stats.server_jumps,
+                    suppressed,
+                    "the server restarted, or its frames moved against our clock (a wall-clock \
+                     step on one side): re-acquiring (SyncReady re-armed after a restart)"
+                );
+            }
         }
         if let Some(strays) = layer.strays()
             && strays > stats.strays

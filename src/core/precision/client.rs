@@ -335,14 +335,15 @@ impl Client {
                 Offer::Jump { new_run, moved_ns } => {
                     out.diag.server_jump = true;
                     if new_run {
-                        tracing::warn!(
+                        // Said (rate-limited) by the instance, from `server_jump`.
+                        tracing::debug!(
                             moved_us = moved_ns / 1000.0,
                             "the server restarted: re-acquiring, SyncReady re-armed for its new ready time"
                         );
                         self.ready = false;
                         self.rearmed = true;
                     } else {
-                        tracing::warn!(
+                        tracing::debug!(
                             moved_us = moved_ns / 1000.0,
                             "the server's frames moved against our clock (a wall-clock step on one side): re-acquiring"
                         );

@@ -96,6 +96,9 @@ pub struct Grid {
     /// Exponentially weighted residual power, ns².
     rms2: f64,
     candidate: Option<Sample>,
+    /// A ready time other than the grid's, from a packet on the grid: a new
+    /// run of the server only once a second packet says the same.
+    ready_candidate: Option<i64>,
     /// Our own clock stepped: packets of a server that did not step are off
     /// by this much (ns) if they describe frames after this instant (ns).
     expected: Option<(f64, i64)>,
@@ -126,6 +129,7 @@ impl Grid {
             ready_ns: 0,
             rms2: 0.0,
             candidate: None,
+            ready_candidate: None,
             expected: None,
             strays: 0,
         }
@@ -173,6 +177,7 @@ impl Grid {
         self.head = RING - 1;
         self.rms2 = 0.0;
         self.candidate = None;
+        self.ready_candidate = None;
         self.expected = None;
         self.field_period = s.period_ns;
         self.period = self.field_period;
@@ -253,16 +258,32 @@ impl Grid {
                 // The server's clock stepped with ours.
                 self.expected = None;
             }
-            let new_run = self.moved(s.ready_ns);
-            self.accept(n, ts, r, s);
-            if new_run {
+            if self.moved(s.ready_ns) {
                 // Same grid, new ready time: a new run of the server that
-                // happens to start on the old grid.
+                // happens to start on the old grid, once a second packet
+                // says so; until then the timing counts, the ready time
+                // does not (a forged ready time re-armed SyncReady on
+                // every packet, so that a client never became ready).
+                let confirmed = self
+                    .ready_candidate
+                    .is_some_and(|c| c.abs_diff(s.ready_ns) as f64 <= self.period / 2.0);
+                if !confirmed {
+                    self.ready_candidate = Some(s.ready_ns);
+                    self.strays += 1;
+                    let ready = self.ready_ns;
+                    self.accept(n, ts, r, s);
+                    self.ready_ns = ready;
+                    return Offer::Fitted(r);
+                }
+                self.ready_candidate = None;
+                self.accept(n, ts, r, s);
                 return Offer::Jump {
                     new_run: true,
                     moved_ns: 0.0,
                 };
             }
+            self.ready_candidate = None;
+            self.accept(n, ts, r, s);
             return Offer::Fitted(r);
         }
         // Off the grid by our own clock step, for a frame after it: the
@@ -400,6 +421,43 @@ mod tests {
         let t = T0 + 310 * period + 9_000_000;
         assert!(g.error(t).abs() < 1_000.0);
         assert_eq!(g.ready_ns(), ready2);
+    }
+
+    #[test]
+    fn a_new_ready_time_on_the_grid_needs_a_second_packet() {
+        let mut g = Grid::new();
+        let period = 33_333_000;
+        let (a, b) = (5_000_000_000, 3_600_000_000_000);
+        for i in 0..5 {
+            g.offer(&sample(8 * i, period, 0, a));
+        }
+        // A forger re-sends every genuine packet with a far-off ready time:
+        // it never moves the ready time, never re-arms.
+        for i in 5..20 {
+            assert!(matches!(
+                g.offer(&sample(8 * i, period, 0, b)),
+                Offer::Fitted(_)
+            ));
+            assert!(matches!(
+                g.offer(&sample(8 * i, period, 0, a)),
+                Offer::Fitted(_)
+            ));
+            assert_eq!(g.ready_ns(), a);
+        }
+        assert_eq!(g.strays(), 15);
+        // A real new run on the same grid: said twice, followed.
+        assert!(matches!(
+            g.offer(&sample(170, period, 0, b)),
+            Offer::Fitted(_)
+        ));
+        assert_eq!(
+            g.offer(&sample(178, period, 0, b)),
+            Offer::Jump {
+                new_run: true,
+                moved_ns: 0.0
+            }
+        );
+        assert_eq!(g.ready_ns(), b);
     }
 
     #[test]
