@@ -30,8 +30,15 @@ fn a_flood_of_garbage_does_not_starve_sync() {
     // one may still be in flight).
     assert!(r.accepted + 1 >= r.sent && r.sent >= 10, "{r:?}");
     assert!(r.client_ready_at.is_some_and(|f| f <= 62), "{r:?}");
-    // Bounded: a frame is 33 ms; reading 700 datagrams must not take 5.
-    assert!(r.cpu_max_us < 5_000.0, "{r:?}");
+    // Bounded work per frame: never more datagrams read in one frame than
+    // the drain's bound (the CPU time per frame, flooded against quiet, is
+    // `cargo bench --bench flood`'s to measure, not a test's).
+    let read = r.accepted + r.rejected;
+    assert!(
+        read <= r.frames * camsync::net::DEFAULT_MAX_DRAIN as u64,
+        "{read} datagrams in {} frames: {r:?}",
+        r.frames
+    );
 }
 
 #[test]
@@ -131,4 +138,53 @@ fn with_a_key_a_forger_flooding_the_group_moves_nothing() {
     // corrected, never the forger's half frame.
     assert!(r.client_ready_at.is_some_and(|f| f <= 62), "{r:?}");
     assert!(r.max_adjustment_after_ready_us <= 2_100, "{r:?}");
+}
+
+#[test]
+fn a_port_held_exclusively_elsewhere_is_retried_quietly_not_on_every_request() {
+    // Another process holds the port without SO_REUSEADDR: every bind
+    // fails. The client re-created its socket and re-joined on every
+    // queue_request, forever, silently.
+    let p = port(3);
+    let _squatter = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, p)).unwrap();
+    let cfg = Config {
+        profile: Profile::Compat,
+        net: NetConfig {
+            port: p,
+            interface: Some("127.0.0.1".into()),
+            ..NetConfig::default()
+        },
+        ..Config::default()
+    };
+    let client = Instance::from_parts(
+        "client",
+        Ok(cfg.clone()),
+        UdpTransport::new(cfg.net.clone()),
+        SystemClock::for_profile(Profile::Compat),
+    );
+    client
+        .controls(&CameraControls {
+            sync_adjustment_limits_us: Some([-16_666, 16_666]),
+            frame_duration_limits_us: Some([33_333, 33_333]),
+        })
+        .unwrap();
+    client
+        .start(&Controls {
+            sync_mode: Some(2),
+            ..Controls::default()
+        })
+        .unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..1000 {
+        client.queue_request(&Controls::default()).unwrap();
+    }
+    let tried = client.stats().socket_errors;
+    // Within the first 0.5 s: one attempt (the back-off's first retry is
+    // 0.5 s later).
+    if t.elapsed() < std::time::Duration::from_millis(450) {
+        assert_eq!(tried, 1);
+    }
+    assert!(tried <= 2, "{tried} attempts");
+    let e = client.last_socket_error().unwrap();
+    assert!(e.contains("bind") && e.contains("in use"), "{e}");
 }

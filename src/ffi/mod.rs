@@ -461,6 +461,68 @@ mod tests {
         assert!(crate::core::ADDED_CONTROLS.len() <= CAMSYNC_MAX_ADDED_CONTROLS);
     }
 
+    /// `size_of::<T>()` bytes of 0xFF: what C may pass as an out-parameter
+    /// (0xFF is no valid `bool`: a reference to it is undefined behaviour).
+    fn garbage<T>() -> std::mem::MaybeUninit<T> {
+        let mut m = std::mem::MaybeUninit::<T>::uninit();
+        // SAFETY: writes the value's own bytes.
+        unsafe {
+            m.as_mut_ptr()
+                .cast::<u8>()
+                .write_bytes(0xFF, size_of::<T>())
+        };
+        m
+    }
+
+    #[test]
+    fn out_parameters_are_written_whole_over_whatever_they_held() {
+        // Under Miri with -Zmiri-recursive-validation this was undefined
+        // behaviour: each out-parameter was made a `&mut T` first.
+        let null = std::ptr::null();
+        let mut q = garbage::<camsync_request_out>();
+        let none = camsync_request_controls::default();
+        assert_eq!(
+            camsync_layer_queue_request(null, &none, q.as_mut_ptr()),
+            camsync_result::NullParameter
+        );
+        // SAFETY: fully written by the call.
+        let q = unsafe { q.assume_init() };
+        assert!(!q.has_sync_adjustment && q.sync_adjustment_us == 0 && !q.clamped);
+        let mut m = garbage::<camsync_metadata>();
+        let c = camsync_completion::default();
+        assert_eq!(
+            camsync_layer_request_completed(null, &c, m.as_mut_ptr()),
+            camsync_result::NullParameter
+        );
+        // SAFETY: fully written by the call.
+        let m = unsafe { m.assume_init() };
+        assert!(!m.has_frame_wall_clock && !m.has_sync_ready && !m.has_sync_timer);
+        let mut a = garbage::<camsync_added_controls>();
+        let cam = camsync_camera_controls::default();
+        assert_eq!(
+            camsync_layer_controls(null, &cam, a.as_mut_ptr()),
+            camsync_result::NullParameter
+        );
+        // SAFETY: fully written by the call.
+        let a = unsafe { a.assume_init() };
+        assert!(!a.supported && a.count == 0);
+        let mut s = garbage::<camsync_stats>();
+        assert_eq!(
+            camsync_layer_stats(null, s.as_mut_ptr()),
+            camsync_result::NullParameter
+        );
+        // SAFETY: fully written by the call.
+        let s = unsafe { s.assume_init() };
+        assert!(!s.enabled && s.frames == 0);
+        let mut l = garbage::<*mut camsync_layer>();
+        assert_eq!(
+            camsync_layer_create(std::ptr::null(), l.as_mut_ptr()),
+            camsync_result::NullParameter
+        );
+        // SAFETY: fully written by the call.
+        assert!(unsafe { l.assume_init() }.is_null());
+    }
+
     #[test]
     fn null_parameters_are_rejected() {
         let mut out = std::ptr::null_mut();
