@@ -179,3 +179,36 @@ fn a_server_sends_the_configured_wire_format_and_counts_failures() {
         assert_eq!(s.with_transport(|t| t.take_sent()), None);
     }
 }
+
+#[test]
+fn camera_limits_beyond_half_a_frame_clamp_to_no_adjustment() {
+    // Found by fuzz/core_sequence: a camera advertising SyncAdjustment
+    // 657919..700000 µs at 90 ms frames (half: 45361 µs) made the clamp's
+    // bounds cross (min > max), and queue_request panicked.
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([657_919, 700_000]), 90_722),
+        [0, 0]
+    );
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([-700_000, -657_919]), 90_722),
+        [0, 0]
+    );
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([-16_666, 16_666]), 20_000),
+        [-10_000, 10_000]
+    );
+    let c = Instance::from_parts(
+        "cam",
+        Ok(config(32, WireFormat::Layer)),
+        MemoryTransport::new(),
+        ManualClock::default(),
+    );
+    let camera = camsync::core::CameraControls {
+        sync_adjustment_limits_us: Some([657_919, 700_000]),
+        frame_duration_limits_us: Some([90_722, 90_722]),
+    };
+    assert!(c.controls(&camera).unwrap().is_some());
+    c.start(&mode(2)).unwrap();
+    let q = c.queue_request(&Controls::default()).unwrap();
+    assert_eq!(q.sync_adjustment_us, Some(0));
+}

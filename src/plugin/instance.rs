@@ -129,7 +129,10 @@ pub fn adjustment_bounds(camera: Option<[i32; 2]>, frame_duration_us: i64) -> [i
         .filter(|h| *h > 0)
         .unwrap_or(i32::MAX);
     let [lo, hi] = camera.map_or([i32::MIN, i32::MAX], |[a, b]| [a.min(b), a.max(b)]);
-    [lo.max(-half), hi.min(half)]
+    let (lo, hi) = (lo.max(-half), hi.min(half));
+    // Limits that leave out 0 (a camera's never should) can miss ±half a
+    // frame altogether: then no adjustment is the only safe one.
+    if lo <= hi { [lo, hi] } else { [0, 0] }
 }
 
 /// The counters and state of an instance, read at one instant.
