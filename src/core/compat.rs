@@ -43,6 +43,9 @@ pub(super) struct Compat {
     /// A client has seen a packet since start.
     pub(super) seen: bool,
     pub(super) clock: ClockRecovery,
+    /// When "Sync achieved" was last logged at INFO (frame wall clock, µs):
+    /// not the reference's state, only its log's rate.
+    pub(super) announced_us: Option<u64>,
 }
 
 impl Compat {
@@ -57,6 +60,7 @@ impl Compat {
             sync_ready: false,
             seen: false,
             clock: ClockRecovery::new(params.clock_recovery),
+            announced_us: None,
         }
     }
 

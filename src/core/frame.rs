@@ -111,10 +111,28 @@ impl Compat {
         if !self.sync_ready && t_f + self.est_us / 2.0 > ready as f64 {
             self.sync_ready = true;
             out.diag.sync_achieved = true;
-            tracing::info!(difference_us = timer, "Sync achieved (server)");
+            if self.announce(t) {
+                tracing::info!(difference_us = timer, "Sync achieved (server)");
+            } else {
+                tracing::debug!(difference_us = timer, "Sync achieved (server)");
+            }
         }
         out.sync_timer_us = Some(timer);
         self.period = self.period.wrapping_add(1);
+    }
+
+    /// Whether "Sync achieved" at frame wall clock `t_us` goes out at INFO:
+    /// at most once a second (an application that flips SyncMode Off and
+    /// back every few frames re-achieves sync on every packet); DEBUG
+    /// otherwise.
+    fn announce(&mut self, t_us: u64) -> bool {
+        let due = self
+            .announced_us
+            .is_none_or(|last| t_us.abs_diff(last) >= 1_000_000);
+        if due {
+            self.announced_us = Some(t_us);
+        }
+        due
     }
 
     fn client_frame(
@@ -171,7 +189,11 @@ impl Compat {
         {
             self.sync_ready = true;
             out.diag.sync_achieved = true;
-            tracing::info!(difference_us = timer, "Sync achieved (client)");
+            if self.announce(t) {
+                tracing::info!(difference_us = timer, "Sync achieved (client)");
+            } else {
+                tracing::debug!(difference_us = timer, "Sync achieved (client)");
+            }
         }
         if self.seen {
             out.sync_timer_us = Some(timer);

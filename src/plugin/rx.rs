@@ -225,6 +225,10 @@ pub(super) struct Rx {
     other: Option<(Option<SocketAddrV4>, u64)>,
     /// The authenticated packets' sequence numbers seen.
     replay: ReplayWindow,
+    /// The server followed before the socket was last opened again: the
+    /// same one followed again is not news (an application that switches
+    /// SyncMode Off and back every few frames would have it said each time).
+    before: Option<Option<SocketAddrV4>>,
 }
 
 impl Default for Rx {
@@ -236,6 +240,7 @@ impl Default for Rx {
             followed: None,
             other: None,
             replay: ReplayWindow::default(),
+            before: None,
         }
     }
 }
@@ -261,7 +266,9 @@ impl Rx {
 
     /// A new socket: follow whichever server speaks first.
     pub fn forget_server(&mut self) {
-        self.followed = None;
+        if let Some(f) = self.followed.take() {
+            self.before = Some(f.from);
+        }
         self.other = None;
     }
 
@@ -275,7 +282,11 @@ impl Rx {
                 gap_ns: 0,
             });
             self.stats.servers_followed += 1;
-            tracing::info!(server = %show(from), "following the server");
+            if self.before == Some(from) {
+                tracing::debug!(server = %show(from), "following the server again");
+            } else {
+                tracing::info!(server = %show(from), "following the server");
+            }
             return true;
         };
         if f.from == from {
