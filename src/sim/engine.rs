@@ -6,13 +6,17 @@
 //! run per core profile, on identical inputs (every random draw comes from a
 //! per-purpose stream that does not depend on what the algorithm does).
 
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use super::faults::{FORGER_ADDR, Faults, camera_addr};
 use super::rng::Rng;
 use super::scenario::{CameraSpec, Role, Scenario, ScheduleMode};
 use super::sensor::{HostClock, Sensor};
-use crate::core::{CameraControls, ClockSample, Completion, Controls, Mode, Profile};
+use crate::core::{
+    CameraControls, ClockSample, Completion, Controls, Mode, Profile, SyncPacket, WireFormat,
+};
 use crate::net::{MemDatagram, MemoryTransport};
 use crate::plugin::{Config, Instance, ManualClock};
 
@@ -147,7 +151,10 @@ enum EvKind {
     },
     Stop {
         cam: usize,
+        gap_ns: i64,
     },
+    /// The forger sends (see [`Faults::forger`]).
+    Forge,
 }
 
 impl EvKind {
@@ -177,10 +184,20 @@ struct Camera {
     drops: Rng,
     startup: Rng,
     jitter: Rng,
+    /// The faults' own draws (frame drops), and the requests queued.
+    fault_drops: Rng,
+    requests: u64,
+    /// The application has set SyncMode Off (a mode flip).
+    flipped_off: bool,
 }
 
 struct Engine<'s> {
     sc: &'s Scenario,
+    faults: &'s Faults,
+    /// (sender, receiver) streams of the network faults, row-major.
+    fault_net: Vec<Rng>,
+    /// The server's latest packet (what a forger copies).
+    last_server_packet: Option<SyncPacket>,
     hosts: Vec<HostClock>,
     cams: Vec<Camera>,
     /// (sender, receiver) network streams, row-major.
@@ -216,6 +233,26 @@ pub fn run_configured(
     sc: &Scenario,
     rig: Rig,
     config: impl Fn(&CameraSpec) -> Config,
+) -> ProfileRun {
+    run_with_faults(sc, rig, config, &Faults::default())
+}
+
+thread_local! {
+    static NOW: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// The true time (ns) of the event the simulation running on this thread
+/// is handling, if one is: what a log sink stamps a record with.
+pub fn virtual_now_ns() -> Option<i64> {
+    NOW.with(Cell::get)
+}
+
+/// As [`run_configured`], with `faults` on top of the scenario.
+pub fn run_with_faults(
+    sc: &Scenario,
+    rig: Rig,
+    config: impl Fn(&CameraSpec) -> Config,
+    faults: &Faults,
 ) -> ProfileRun {
     let p = &sc.params;
     let seed = p.seed;
@@ -258,17 +295,28 @@ pub fn run_configured(
                 drops: s("drops"),
                 startup: s("startup"),
                 jitter: s("jitter"),
+                fault_drops: s("fault/drops"),
+                requests: 0,
+                flipped_off: false,
             }
         })
         .collect();
     let mut net = Vec::with_capacity(ncams * ncams);
+    let mut fault_net = Vec::with_capacity(ncams * ncams);
     for a in &sc.cameras {
         for b in &sc.cameras {
             net.push(Rng::stream(seed, &format!("net/{}->{}", a.name, b.name)));
+            fault_net.push(Rng::stream(
+                seed,
+                &format!("fault/net/{}->{}", a.name, b.name),
+            ));
         }
     }
     let mut e = Engine {
         sc,
+        faults,
+        fault_net,
+        last_server_packet: None,
         hosts: sc.hosts.clone(),
         cams,
         net,
@@ -286,13 +334,19 @@ pub fn run_configured(
         // The camera's supported range: its mode's shortest frame (the
         // half-frame clamp when the scenario sets no mode limit) to 1 s.
         let mode_min = p.mode_min_frame_us.map_or(fd / 2, i64::from);
+        let limit = faults
+            .adjust_limit_us
+            .map_or((fd / 2) as i32, |l| l.unsigned_abs() as i32);
         let controls = CameraControls {
-            sync_adjustment_limits_us: Some([-(fd / 2) as i32, (fd / 2) as i32]),
+            sync_adjustment_limits_us: Some([-limit, limit]),
             frame_duration_limits_us: Some([mode_min, 1_000_000]),
         };
         // An enabled instance: the result is the controls added.
         let _ = e.cams[i].inst.controls(&controls);
         e.push(c.start_ns, EvKind::Start { cam: i });
+    }
+    if faults.forger.is_some() {
+        e.push(faults.window_ns.0, EvKind::Forge);
     }
     // A bound in case the server never reaches its last frame.
     let hard_end = sc.cameras.iter().map(|c| c.start_ns).max().unwrap_or(0)
@@ -303,8 +357,10 @@ pub fn run_configured(
             break;
         }
         e.now = t;
+        NOW.with(|n| n.set(Some(t)));
         e.handle(ev);
     }
+    NOW.with(|n| n.set(None));
     let end_ns = e.end_ns.unwrap_or(hard_end);
     let cameras: Vec<CameraTrace> = e
         .cams
@@ -353,15 +409,44 @@ impl Engine<'_> {
                 record,
                 sensor_ts,
             } => self.complete(cam, run, record, sensor_ts),
-            EvKind::Stop { cam } => {
+            EvKind::Stop { cam, gap_ns } => {
                 let c = &mut self.cams[cam];
                 c.sensor = None;
                 c.run += 1; // in-flight requests complete cancelled: ignored
                 let _ = c.inst.stop();
-                let gap = self.sc.params.restart_gap_ms as i64 * 1_000_000;
-                self.push(self.now + gap, EvKind::Start { cam });
+                self.push(self.now + gap_ns, EvKind::Start { cam });
+            }
+            EvKind::Forge => self.forge(),
+        }
+    }
+
+    /// The forger sends its packet to every client, and plans the next.
+    fn forge(&mut self) {
+        let Some(f) = self.faults.forger else { return };
+        if !self.faults.active(self.now) {
+            return;
+        }
+        if let Some(real) = self.last_server_packet {
+            let shift_us = f.shift_ns / 1000;
+            let p = SyncPacket {
+                frame_ts_us: real.frame_ts_us.saturating_add_signed(shift_us),
+                ..real
+            };
+            let from = if f.spoof {
+                camera_addr(0, self.cams[0].run)
+            } else {
+                FORGER_ADDR
+            };
+            let id = self.packets.len() as u32;
+            self.packets
+                .push(MemDatagram::packet(&p, WireFormat::Layer).from_addr(from));
+            for (to, c) in self.sc.cameras.iter().enumerate() {
+                if c.role == Role::Client {
+                    self.push(self.now + 200_000, EvKind::Deliver { to, packet: id });
+                }
             }
         }
+        self.push(self.now + f.every_ns.max(1_000_000), EvKind::Forge);
     }
 
     /// Set the camera's clock for a hook called at `tc`: three reads,
@@ -389,8 +474,9 @@ impl Engine<'_> {
     }
 
     fn queue_request(&mut self, cam: usize, tq: i64) {
+        let controls = self.mode_flip(cam);
         let c = &mut self.cams[cam];
-        let Ok(out) = c.inst.queue_request(&Controls::default()) else {
+        let Ok(out) = c.inst.queue_request(&controls) else {
             return;
         };
         if let Some(a) = out.sync_adjustment_us {
@@ -401,6 +487,35 @@ impl Engine<'_> {
             if let Some(s) = c.sensor.as_mut() {
                 s.request_adjustment(tq, a);
             }
+        }
+    }
+
+    /// The controls of a camera's next request: none, unless its
+    /// application flips SyncMode (`Faults::mode_flips`).
+    fn mode_flip(&mut self, cam: usize) -> Controls<'static> {
+        let Some((flipper, every)) = self.faults.mode_flips else {
+            return Controls::default();
+        };
+        let active = self.faults.active(self.now);
+        let role = match self.sc.cameras[cam].role {
+            Role::Server => Mode::Server,
+            Role::Client => Mode::Client,
+        };
+        let c = &mut self.cams[cam];
+        if flipper != cam {
+            return Controls::default();
+        }
+        c.requests += 1;
+        let flip = active && c.requests.is_multiple_of(u64::from(every.max(1)));
+        let back = !active && c.flipped_off;
+        if !(flip || back) {
+            return Controls::default();
+        }
+        c.flipped_off = flip && !c.flipped_off;
+        let mode = if c.flipped_off { Mode::Off } else { role };
+        Controls {
+            sync_mode: Some(mode.as_control()),
+            ..Controls::default()
         }
     }
 
@@ -449,7 +564,10 @@ impl Engine<'_> {
             self.hosts[spec.host].wall_offset_ns += step;
             self.wall_steps.push((f.sof_ns, spec.host, step));
         }
-        let dropped = c.drops.chance_ppm(p.frame_drop_ppm);
+        let dropped = c.drops.chance_ppm(p.frame_drop_ppm)
+            | (self.faults.frame_drop_ppm > 0
+                && self.faults.active(f.sof_ns)
+                && c.fault_drops.chance_ppm(self.faults.frame_drop_ppm));
         let latency = c
             .latency
             .range_u64(p.latency_us.0 * 1000, p.latency_us.1 * 1000) as i64;
@@ -521,12 +639,27 @@ impl Engine<'_> {
                 .inst
                 .with_transport(MemoryTransport::take_sent)
             {
+                let d = d.from_addr(camera_addr(cam, run));
+                if self.sc.cameras[cam].role == Role::Server {
+                    self.last_server_packet = SyncPacket::decode(d.as_bytes()).ok().map(|(p, _)| p);
+                }
                 self.send(cam, d, after);
             }
         }
         self.queue_request(cam, after + 10_000);
-        if self.sc.cameras[cam].restart_after_frame == Some(frame) && run == 0 {
-            self.push(after + 1_000_000, EvKind::Stop { cam });
+        if run == 0 {
+            let gap_ns = if self.sc.cameras[cam].restart_after_frame == Some(frame) {
+                Some(self.sc.params.restart_gap_ms as i64 * 1_000_000)
+            } else {
+                self.faults
+                    .restarts
+                    .iter()
+                    .find(|r| r.camera == cam && r.after_frame == frame)
+                    .map(|r| r.gap_ns)
+            };
+            if let Some(gap_ns) = gap_ns {
+                self.push(after + 1_000_000, EvKind::Stop { cam, gap_ns });
+            }
         }
     }
 
@@ -542,8 +675,28 @@ impl Engine<'_> {
             let rng = &mut self.net[from * n + to];
             let lost = rng.chance_ppm(p.packet_loss_ppm);
             let delay = rng.range_u64(p.net_delay_us.0 * 1000, p.net_delay_us.1 * 1000) as i64;
-            if !lost {
+            if lost {
+                continue;
+            }
+            if !(self.faults.network() && self.faults.active(t)) {
                 self.push(t + delay, EvKind::Deliver { to, packet: id });
+                continue;
+            }
+            let f = self.faults;
+            let rng = &mut self.fault_net[from * n + to];
+            if rng.chance_ppm(f.loss_ppm) {
+                continue;
+            }
+            let mut at = t + delay + rng.range_i64(f.delay_ns.0, f.delay_ns.1.max(f.delay_ns.0));
+            if rng.chance_ppm(f.reorder_ppm) {
+                at += f.reorder_hold_ns;
+            }
+            let copy = rng
+                .chance_ppm(f.duplicate_ppm)
+                .then(|| rng.range_i64(0, 5_000_000));
+            self.push(at, EvKind::Deliver { to, packet: id });
+            if let Some(extra) = copy {
+                self.push(at + extra, EvKind::Deliver { to, packet: id });
             }
         }
     }

@@ -17,9 +17,11 @@
 //! - [`sensor`]: sensor and host clock models (shared with `camsync demo`);
 //! - [`scenario`]: parameters, presets, the per-camera draw;
 //! - `engine`: the event loop;
+//! - [`faults`]: faults on top of a scenario (the fault matrix's);
 //! - [`metrics`]: percentiles and phase error.
 
 pub mod engine;
+pub mod faults;
 pub mod metrics;
 pub mod rng;
 pub mod scenario;
@@ -27,7 +29,8 @@ pub mod sensor;
 
 use serde::Serialize;
 
-pub use engine::{CameraTrace, FrameRecord, ProfileRun, Rig};
+pub use engine::{CameraTrace, FrameRecord, ProfileRun, Rig, run_with_faults, virtual_now_ns};
+pub use faults::{Faults, Forger, Restart};
 pub use metrics::{ErrorStats, Reference};
 pub use scenario::{
     CameraSpec, LineTimes, PRESETS, ParamError, Role, Scenario, ScenarioParams, ScheduleMode,
