@@ -75,6 +75,14 @@ fn c_program_null_and_out_of_range_arguments_are_rejected() {
 }
 
 #[test]
+fn c_program_two_threads_on_one_layer() {
+    // start/queue_request/stop on one thread, request_completed on another,
+    // as libcamera calls them; bounded (200 starts, 10 000 requests).
+    let out = run("threads", port(10), &[("LIBCAMERA_LOG_LEVELS", "*:ERROR")]);
+    assert!(out.contains("threads: "), "{out}");
+}
+
+#[test]
 fn c_program_stats_are_one_instant() {
     let out = run("stats", port(2), &[]);
     assert!(out.contains(", 0 torn"), "{out}");

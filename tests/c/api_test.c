@@ -16,6 +16,11 @@
  *                    advertised; every other hook does nothing
  *   api_test stats   camsync_layer_stats is one instant: read on one thread
  *                    while another flips the mode, its mode and socket agree
+ *   api_test threads one client layer, two threads as libcamera has them:
+ *                    start/queue_request/stop on one, request_completed on
+ *                    the other, while a server layer sends to it; every call
+ *                    succeeds, every SyncAdjustment is within the camera's
+ *                    limits, and both threads finish (no deadlock)
  *
  * Prints "PASS <mode>" and exits 0, or prints what failed and exits 1.
  */
@@ -458,6 +463,90 @@ static int mode_stats(void)
 	return 0;
 }
 
+/*
+ * The threads mode: the application's thread (start, queue_request, stop)
+ * and libcamera's (request_completed) on one client layer at once.
+ */
+enum { THREAD_ROUNDS = 200, REQUESTS_PER_ROUND = 50 };
+static volatile int app_running;
+
+static void *app_thread(void *arg)
+{
+	camsync_layer *layer = arg;
+	camsync_request_controls client = {
+		.has_sync_mode = true,
+		.sync_mode = 2,
+		.has_frame_duration_limits = true,
+		.frame_duration_limits_us = { FRAME_US, FRAME_US },
+	};
+	for (int round = 0; round < THREAD_ROUNDS; round++) {
+		CHECK_OK(camsync_layer_start(layer, &client));
+		for (int i = 0; i < REQUESTS_PER_ROUND; i++) {
+			camsync_request_controls none = { 0 };
+			camsync_request_out q;
+			/* Now and then the application changes the mode or the interface. */
+			camsync_request_controls *c = &none;
+			camsync_request_controls other = client;
+			if (i % 17 == 16) {
+				other.sync_mode = i % 2 ? 0 : 2;
+				c = &other;
+			} else if (i % 23 == 22) {
+				other = (camsync_request_controls){ .has_sync_interface = true,
+								    .sync_interface = "127.0.0.1",
+								    .sync_interface_len = 9 };
+				c = &other;
+			}
+			CHECK_OK(camsync_layer_queue_request(layer, c, &q));
+			if (q.has_sync_adjustment)
+				CHECK(q.sync_adjustment_us >= CAMERA.sync_adjustment_min_us &&
+					      q.sync_adjustment_us <= CAMERA.sync_adjustment_max_us,
+				      "SyncAdjustment %d outside the camera's limits",
+				      q.sync_adjustment_us);
+		}
+		CHECK_OK(camsync_layer_stop(layer));
+	}
+	__atomic_store_n(&app_running, 0, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static int mode_threads(void)
+{
+	camsync_layer *server = make_layer("threads-server", 1);
+	camsync_layer *client = make_layer("threads-client", 2);
+	if (!server || !client)
+		return 1;
+	pthread_t app;
+	app_running = 1;
+	if (pthread_create(&app, NULL, app_thread, client))
+		return 1;
+	/* libcamera's thread: completions for both cameras, in step. */
+	int64_t t0 = boottime_ns();
+	long frames = 0;
+	while (__atomic_load_n(&app_running, __ATOMIC_SEQ_CST)) {
+		int64_t ts = t0 + frames * FRAME_US * 1000;
+		camsync_completion sc = { .has_sensor_timestamp = true, .sensor_timestamp_ns = ts };
+		camsync_completion cc = { .has_sensor_timestamp = true,
+					  .sensor_timestamp_ns = ts + CLIENT_OFFSET_US * 1000,
+					  .cancelled = frames % 97 == 96 };
+		camsync_metadata m;
+		CHECK_OK(camsync_layer_request_completed(server, &sc, &m));
+		CHECK_OK(camsync_layer_request_completed(client, &cc, &m));
+		frames++;
+	}
+	pthread_join(app, NULL);
+	camsync_stats st;
+	CHECK_OK(camsync_layer_stats(client, &st));
+	CHECK(st.enabled, "the client layer is still enabled");
+	printf("threads: %ld completions against %d starts and %d requests; the client read %llu "
+	       "packets\n",
+	       frames, THREAD_ROUNDS, THREAD_ROUNDS * REQUESTS_PER_ROUND,
+	       (unsigned long long)st.rx_accepted);
+	CHECK(frames > 0, "request_completed ran");
+	camsync_layer_destroy(client);
+	camsync_layer_destroy(server);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "sync";
@@ -474,6 +563,8 @@ int main(int argc, char **argv)
 		r = mode_disabled();
 	else if (!strcmp(mode, "stats"))
 		r = mode_stats();
+	else if (!strcmp(mode, "threads"))
+		r = mode_threads();
 	else {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;

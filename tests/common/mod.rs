@@ -14,12 +14,12 @@ use std::sync::OnceLock;
 /// test binary here adds its own offset below 5).
 pub fn port(offset: u16) -> u16 {
     assert!(offset < PORTS_PER_PROCESS, "port offset {offset}");
-    45000 + (std::process::id() % 2000) as u16 * PORTS_PER_PROCESS + offset
+    45000 + (std::process::id() % 1600) as u16 * PORTS_PER_PROCESS + offset
 }
 
 /// The ports a test process has, one per test that sends: tests run in
 /// parallel, and two on one port hear each other's packets.
-pub const PORTS_PER_PROCESS: u16 = 10;
+pub const PORTS_PER_PROCESS: u16 = 12;
 
 /// `target/<profile>`, where cargo put libcamsync.so.
 pub fn lib_dir() -> PathBuf {
