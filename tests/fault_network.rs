@@ -11,6 +11,9 @@
 //! (The interface going down and up is in `tests/netns_rig.rs`; the faults
 //! about the algorithm are in `tests/fault_matrix.rs`.)
 //! `cargo test --release --test fault_network -- --nocapture` prints the numbers.
+//! In a debug build the demo cannot drain a flood in real time (it stops,
+//! saying it fell behind): there the test says SKIPPED; `.ci/run` runs it
+//! with `--release`.
 
 mod common;
 
@@ -127,6 +130,13 @@ fn costs(r: &Value) -> Vec<(String, f64, f64, f64)> {
 
 #[test]
 fn a_flood_of_garbage_does_not_unlock_the_clients() {
+    if cfg!(debug_assertions) {
+        return common::skip(
+            "fault_network flood",
+            "a debug build cannot drain 100 000 datagrams/s in real time: run with --release \
+             (.ci/run does)",
+        );
+    }
     let port = common::port(0);
     // The same rig quiet, then flooded.
     let quiet = report(demo(port).spawn().unwrap());
