@@ -53,6 +53,9 @@ fn faults() -> Faults {
     Faults {
         window_ns: (FROM, TO),
         adjust_limit_us: Some(FRAME_US as i32),
+        // As on a real network: each datagram from its sender's address, a
+        // restarted camera's from a new port.
+        addresses: true,
         ..Faults::default()
     }
 }
@@ -415,7 +418,19 @@ fn run_case(case: &Case, profile: Profile) -> Outcome {
     }
 }
 
+/// Whether the relock is held to two of the server's packet intervals too,
+/// or only to two packets read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Relock {
+    Intervals,
+    PacketsRead,
+}
+
 fn check(case: &Case) {
+    check_relock(case, Relock::Intervals);
+}
+
+fn check_relock(case: &Case, held_to: Relock) {
     for &profile in Profile::ALL {
         let o = run_case(case, profile);
         let fmt = |r: &Option<(f64, u32)>| {
@@ -455,12 +470,17 @@ fn check(case: &Case) {
                 o.locked_before.iter().all(|&l| l),
                 "{what}: not locked before the fault"
             );
+            // Two packets: two read, within two of the server's packet
+            // intervals (as tests/precision.rs counts them).
+            let interval_s = (case.params.sync_period as i64 * FRAME_US) as f64 / 1e6;
             for (n, r) in o.relock.iter().enumerate() {
-                let (_, packets) =
+                let (s, packets) =
                     r.unwrap_or_else(|| panic!("{what}: cam{} never locked again", n + 1));
+                let in_time = held_to == Relock::PacketsRead || s <= 2.0 * interval_s;
                 assert!(
-                    packets <= 2,
-                    "{what}: cam{} locked again only after {packets} packets",
+                    packets <= 2 && in_time,
+                    "{what}: cam{} locked again only {s:.2} s ({packets} packets read) after the \
+                     fault ended",
                     n + 1
                 );
             }
@@ -468,9 +488,21 @@ fn check(case: &Case) {
     }
 }
 
+/// A restarted server sends from a new port, and a client follows a new
+/// server only once the one it followed has been silent for three of its
+/// packet intervals (the defence against a second server): the precision
+/// clients lock again 3.0 s after the restart, having read two packets.
 #[test]
+#[ignore = "known, not yet fixed: a restarted server (new port) is followed only after \
+            three silent packet intervals, so precision relocks after 3.0 s, not within two"]
 fn server_restart() {
     check(&cases()[0]);
+}
+
+/// The same, every check but the relock's time: two packets read suffice.
+#[test]
+fn server_restart_two_packets_read() {
+    check_relock(&cases()[0], Relock::PacketsRead);
 }
 
 #[test]

@@ -432,14 +432,16 @@ impl Engine<'_> {
                 frame_ts_us: real.frame_ts_us.saturating_add_signed(shift_us),
                 ..real
             };
-            let from = if f.spoof {
-                camera_addr(0, self.cams[0].run)
-            } else {
-                FORGER_ADDR
+            let d = MemDatagram::packet(&p, WireFormat::Layer);
+            // Spoofing: the server's address if datagrams carry one, else
+            // as anonymous as the server's.
+            let d = match (f.spoof, self.faults.addresses) {
+                (false, _) => d.from_addr(FORGER_ADDR),
+                (true, true) => d.from_addr(camera_addr(0, self.cams[0].run)),
+                (true, false) => d,
             };
             let id = self.packets.len() as u32;
-            self.packets
-                .push(MemDatagram::packet(&p, WireFormat::Layer).from_addr(from));
+            self.packets.push(d);
             for (to, c) in self.sc.cameras.iter().enumerate() {
                 if c.role == Role::Client {
                     self.push(self.now + 200_000, EvKind::Deliver { to, packet: id });
@@ -639,7 +641,11 @@ impl Engine<'_> {
                 .inst
                 .with_transport(MemoryTransport::take_sent)
             {
-                let d = d.from_addr(camera_addr(cam, run));
+                let d = if self.faults.addresses {
+                    d.from_addr(camera_addr(cam, run))
+                } else {
+                    d
+                };
                 if self.sc.cameras[cam].role == Role::Server {
                     self.last_server_packet = SyncPacket::decode(d.as_bytes()).ok().map(|(p, _)| p);
                 }

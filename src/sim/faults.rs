@@ -72,6 +72,11 @@ pub struct Faults {
     /// the sensor model's own clamp). A camera may advertise more, up to a
     /// whole frame: the layer must still never ask for more than half.
     pub adjust_limit_us: Option<i32>,
+    /// Every datagram carries its sender's address ([`camera_addr`]: a
+    /// restarted camera sends from a new port, as a real one does). Off
+    /// (the scenarios'): datagrams say nothing of their sender, and every
+    /// server is one to the clients.
+    pub addresses: bool,
 }
 
 impl Faults {
