@@ -12,7 +12,9 @@
 //! - `FrameWallClock` never goes back while the clocks are clean (every
 //!   sample from the well-behaved camera model, none set by hand) and the
 //!   frames move on by at least a millisecond;
-//! - the counters add up (no datagram is accepted that was not delivered).
+//! - the counters add up (no datagram is accepted that was not delivered);
+//!   with the rig's key (a keyed input), only packets signed with it are
+//!   accepted: plain, forged (another key, no MAC) ones never.
 //!
 //! `CAMSYNC_FUZZ_TRACE=1` prints every operation (to read a crash input).
 
@@ -20,11 +22,12 @@
 
 use std::sync::{Arc, Once};
 
+use camsync::core::auth::{AUTH_LEN, AuthKey, AuthPacket};
 use camsync::core::{Completion, Controls, LayerParams, Profile, SyncPacket, WireFormat};
 use camsync::net::{MemDatagram, MemoryTransport, NetConfig};
 use camsync::plugin::logging::{self, Level, Record, Sink};
 use camsync::plugin::{Config, Instance, ManualClock};
-use camsync_fuzz::{Header, Op, Origin, OwnedControls, Reader, within};
+use camsync_fuzz::{Header, KEY, OTHER_KEY, Op, Origin, OwnedControls, Reader, within};
 use libfuzzer_sys::fuzz_target;
 
 /// Formats every record (the formatting code runs) and drops it.
@@ -87,6 +90,8 @@ struct Checks {
     now: i64,
     profile: Profile,
     delivered: u64,
+    /// Delivered packets signed with the rig's key.
+    genuine: u64,
 }
 
 fn controls(c: &OwnedControls) -> Controls<'_> {
@@ -171,6 +176,7 @@ fn run(profile: Profile, h: Header, data: &[u8]) {
             max_drain: h.max_drain,
             ..NetConfig::default()
         },
+        key: h.keyed.then(|| AuthKey::new(KEY).unwrap()),
         ..Config::default()
     };
     let i = Instance::from_parts(
@@ -191,6 +197,7 @@ fn run(profile: Profile, h: Header, data: &[u8]) {
         now: BOOT0,
         profile,
         delivered: 0,
+        genuine: 0,
     };
     let set_model_clock = |i: &Inst, m: &Model, k: &mut Checks| {
         let s = m.sample();
@@ -280,10 +287,51 @@ fn run(profile: Profile, h: Header, data: &[u8]) {
                     k.delivered += 1;
                 }
             }
+            Op::Auth {
+                origin,
+                signer,
+                sender,
+                seq,
+                frame_duration_us,
+                ts_off_us,
+                ready_off_us,
+            } => {
+                let wall_us = (m.now + WALL_MINUS_BOOT) / 1000;
+                let a = AuthPacket {
+                    sender: u64::from(sender),
+                    seq: u64::from(seq),
+                    packet: SyncPacket {
+                        frame_duration_us,
+                        frame_ts_us: (wall_us + i64::from(ts_off_us)) as u64,
+                        ready_time_us: (wall_us + i64::from(ready_off_us)) as u64,
+                    },
+                };
+                let bytes = match signer {
+                    0 => a.encode(&AuthKey::new(KEY).unwrap()),
+                    1 => a.encode(&AuthKey::new(OTHER_KEY).unwrap()),
+                    _ => {
+                        let mut b = a.encode(&AuthKey::new(KEY).unwrap());
+                        b[48..AUTH_LEN].fill(0);
+                        b
+                    }
+                };
+                if i.with_transport(|t| t.deliver(sent(MemDatagram::new(&bytes), origin))) {
+                    k.delivered += 1;
+                    k.genuine += u64::from(signer == 0);
+                }
+            }
         }
     }
     let s = i.stats();
     assert!(s.rx.accepted + s.rx.rejected() <= k.delivered, "{s:?}");
+    if h.keyed {
+        assert!(
+            s.rx.accepted <= k.genuine,
+            "{profile:?}: {} packets accepted, {} signed with the key: {s:?}",
+            s.rx.accepted,
+            k.genuine
+        );
+    }
 }
 
 static LOG: Once = Once::new();

@@ -6,7 +6,7 @@
 //! A `core_sequence` input is a 4-byte header (the layer's tuning) then
 //! operations, each a tag byte and its fields, little-endian:
 //!
-//! | tag % 10 | operation | fields |
+//! | tag % 11 | operation | fields |
 //! |---|---|---|
 //! | 0 | `controls` hook | flags (1: SyncAdjustment, 2: FrameDurationLimits), adj min i32, adj max i32, fdl min i64, fdl max i64 |
 //! | 1 | `start` | controls (below) |
@@ -18,9 +18,12 @@
 //! | 7 | `stop` | — |
 //! | 8 | one frame of a well-behaved camera | frame length µs u16 (+20000), completion latency µs u16 |
 //! | 9 | a plausible packet | origin, frame duration u32, frame ts and ready time as i32 µs from the camera's wall clock |
+//! | 10 | a plausible authenticated packet | origin, signer u8 (0: the rig's key, 1: another, 2: none, a MAC of zeros), sender u8, sequence u16, then as 9 |
 //!
 //! Origin (u8): bits 0-1 the sender (0: unknown, else 192.0.2.1-3), bit 2
 //! sent to this host rather than to the group.
+//!
+//! The header's byte 3, bit 7: the rig has a key (`key_file`), [`KEY`].
 //!
 //! Controls: flags u8 (1: SyncMode, 2: SyncFrames, 4: FrameDurationLimits,
 //! 8: SyncInterface), then only the fields flagged: mode i32, frames i32,
@@ -129,7 +132,13 @@ pub struct Header {
     pub ready_frame: u32,
     pub min_adjustment_us: u32,
     pub max_drain: usize,
+    /// The cameras have the rig's key ([`KEY`]).
+    pub keyed: bool,
 }
+
+/// The rig's pre-shared key in a keyed input, and another one.
+pub const KEY: &[u8] = b"camsync fuzz key, 32 bytes long!";
+pub const OTHER_KEY: &[u8] = b"camsync fuzz key, 32 bytes long?";
 
 impl Header {
     pub fn read(r: &mut Reader<'_>) -> Header {
@@ -139,6 +148,7 @@ impl Header {
             ready_frame: 1 + u32::from(b[1]),
             min_adjustment_us: u32::from(b[2]) * 4,
             max_drain: 1 + usize::from(b[3] & 63),
+            keyed: b[3] & 0x80 != 0,
         }
     }
 
@@ -146,7 +156,7 @@ impl Header {
         out.push((self.sync_period.clamp(1, 64) - 1) as u8);
         out.push((self.ready_frame.clamp(1, 256) - 1) as u8);
         out.push((self.min_adjustment_us / 4).min(255) as u8);
-        out.push((self.max_drain.clamp(1, 64) - 1) as u8);
+        out.push((self.max_drain.clamp(1, 64) - 1) as u8 | if self.keyed { 0x80 } else { 0 });
     }
 }
 
@@ -174,6 +184,17 @@ pub enum Op {
     /// A packet whose times are offsets (µs) from the camera's wall clock.
     Plausible {
         origin: Origin,
+        frame_duration_us: u32,
+        ts_off_us: i32,
+        ready_off_us: i32,
+    },
+    /// As `Plausible`, in the authenticated format, signed by `signer`
+    /// (0: [`KEY`], 1: [`OTHER_KEY`], else unsigned: a MAC of zeros).
+    Auth {
+        origin: Origin,
+        signer: u8,
+        sender: u8,
+        seq: u16,
         frame_duration_us: u32,
         ts_off_us: i32,
         ready_off_us: i32,
@@ -227,7 +248,7 @@ impl Op {
         if r.is_empty() {
             return None;
         }
-        Some(match r.u8() % 10 {
+        Some(match r.u8() % 11 {
             0 => {
                 let f = r.u8();
                 let (amin, amax) = (r.i32(), r.i32());
@@ -282,8 +303,17 @@ impl Op {
                 frame_us: 20_000 + u32::from(r.u16()),
                 latency_us: u32::from(r.u16()),
             },
-            _ => Op::Plausible {
+            9 => Op::Plausible {
                 origin: Origin(r.u8()),
+                frame_duration_us: r.u32(),
+                ts_off_us: r.i32(),
+                ready_off_us: r.i32(),
+            },
+            _ => Op::Auth {
+                origin: Origin(r.u8()),
+                signer: r.u8(),
+                sender: r.u8(),
+                seq: r.u16(),
                 frame_duration_us: r.u32(),
                 ts_off_us: r.i32(),
                 ready_off_us: r.i32(),
@@ -365,6 +395,22 @@ impl Op {
                 out.extend(ts_off_us.to_le_bytes());
                 out.extend(ready_off_us.to_le_bytes());
             }
+            Op::Auth {
+                origin,
+                signer,
+                sender,
+                seq,
+                frame_duration_us,
+                ts_off_us,
+                ready_off_us,
+            } => {
+                out.push(10);
+                out.extend([origin.0, *signer, *sender]);
+                out.extend(seq.to_le_bytes());
+                out.extend(frame_duration_us.to_le_bytes());
+                out.extend(ts_off_us.to_le_bytes());
+                out.extend(ready_off_us.to_le_bytes());
+            }
         }
     }
 }
@@ -408,6 +454,7 @@ mod tests {
             ready_frame: 20,
             min_adjustment_us: 48,
             max_drain: 8,
+            keyed: true,
         };
         let ops = vec![
             Op::Controls(CameraControls {
@@ -448,6 +495,15 @@ mod tests {
                 frame_duration_us: 33_333,
                 ts_off_us: -10,
                 ready_off_us: 3_000_000,
+            },
+            Op::Auth {
+                origin: Origin::SERVER,
+                signer: 1,
+                sender: 7,
+                seq: 9,
+                frame_duration_us: 33_333,
+                ts_off_us: -5,
+                ready_off_us: 1_000,
             },
             Op::Queue(OwnedControls::default()),
             Op::Stop,

@@ -39,6 +39,7 @@ fn from_trace(path: &Path) -> (Header, Vec<Op>, Vec<Vec<u8>>) {
         ready_frame: 100,
         min_adjustment_us: 50,
         max_drain: 32,
+        keyed: false,
     };
     let mut ops = Vec::new();
     let mut wire = Vec::new();
@@ -58,6 +59,7 @@ fn from_trace(path: &Path) -> (Header, Vec<Op>, Vec<Vec<u8>>) {
                     ready_frame: p.ready_frame,
                     min_adjustment_us: p.min_adjustment_us,
                     max_drain: 32,
+                    keyed: false,
                 };
                 let c = &h.camera_controls;
                 ops.push(Op::Controls(CameraControls {
@@ -115,6 +117,7 @@ fn model_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ready_frame: 100,
         min_adjustment_us: 50,
         max_drain: 32,
+        keyed: false,
     };
     let frame = Op::Frame {
         frame_us: 33_333,
@@ -156,7 +159,45 @@ fn model_seeds() -> Vec<(&'static str, Vec<u8>)> {
         }
         flips.push(frame.clone());
     }
+    // A keyed client: its server signs, a forger sends plain and badly
+    // signed packets between.
+    let mut keyed = vec![Op::Controls(CAMERA), start(2)];
+    keyed.extend(vec![Op::Queue(OwnedControls::default()); 4]);
+    for n in 0..300u16 {
+        if n % 30 == 29 {
+            let ready_off_us = 2_000_000 - i32::from(n) * 33_333;
+            keyed.push(Op::Auth {
+                origin: Origin::SERVER,
+                signer: 0,
+                sender: 1,
+                seq: n,
+                frame_duration_us: 33_333,
+                ts_off_us: -17_000,
+                ready_off_us,
+            });
+            keyed.push(Op::Plausible {
+                origin: Origin(2),
+                frame_duration_us: 33_333,
+                ts_off_us: -12_000,
+                ready_off_us,
+            });
+            keyed.push(Op::Auth {
+                origin: Origin::SERVER,
+                signer: 1 + (n / 30 % 2) as u8,
+                sender: 1,
+                seq: n + 1,
+                frame_duration_us: 33_333,
+                ts_off_us: -12_000,
+                ready_off_us,
+            });
+        }
+        keyed.push(frame.clone());
+    }
     vec![
+        (
+            "model_keyed_client",
+            encode(&Header { keyed: true, ..h }, &keyed),
+        ),
         ("model_client", encode(&h, &client)),
         ("model_server", encode(&h, &server)),
         (
