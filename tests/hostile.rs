@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use camsync::core::{CameraControls, Controls, LayerParams, Profile, SyncPacket, WireFormat};
 use camsync::net::{MemDatagram, MemoryTransport, NetConfig};
 use camsync::plugin::logging::Level;
-use camsync::plugin::{Config, Instance, ManualClock};
+use camsync::plugin::{Config, Instance, ManualClock, RxStats};
 use common::memory::{CAMERA, FRAME_US, Inst, WALL0, frame, logged, mode, set_clock, sof};
 
 fn config(profile: Profile) -> Config {
@@ -356,19 +356,16 @@ fn the_servers_key_accepts_only_the_servers_it_names() {
     );
 }
 
-#[test]
-fn a_server_that_falls_silent_is_replaced_by_the_one_that_speaks() {
-    // A restart (a new socket: another port) or a failover to another host.
+/// A client fed by server A (every 8 frames, until frame 60) and B (every 8
+/// frames from 50, 4 frames after A's): B's stats and what was logged.
+fn a_then_b(b: std::net::SocketAddrV4, a_until: i64) -> (RxStats, Vec<(Level, String)>) {
     let c = instance(Profile::Compat);
     set_clock(&c, -1);
     c.start(&mode(2)).unwrap();
-    let b = addr("192.0.2.10:52000");
     let records = logged(|| {
         for n in 0..200 {
             let mut ds = Vec::new();
-            // A until frame 60, B from frame 50 (both speak for a while),
-            // every 8 frames.
-            if n % 8 == 4 && n < 60 {
+            if n % 8 == 4 && n < a_until {
                 ds.push(from(&packet_at(n - 1, 0, ready()), server_a()));
             }
             if n % 8 == 0 && n >= 50 {
@@ -382,10 +379,16 @@ fn a_server_that_falls_silent_is_replaced_by_the_one_that_speaks() {
             frame(&c, n);
         }
     });
-    let s = c.stats().rx;
+    (c.stats().rx, records)
+}
+
+#[test]
+fn a_server_on_another_host_replaces_one_silent_for_three_intervals() {
+    // A failover to another host: A's last packet at frame 52.
+    let (s, records) = a_then_b(addr("192.0.2.11:52000"), 60);
     assert_eq!(s.servers_followed, 2, "{s:?}");
-    // B's packets while A spoke (56), and until A had been silent for three
-    // of its intervals (64, 72): ignored; from 80 on followed.
+    // B's packets until A had been silent for three of its intervals (56,
+    // 64, 72): ignored; from 80 on followed.
     assert_eq!(s.other_server, 3, "{s:?}");
     assert!(
         records
@@ -393,6 +396,52 @@ fn a_server_that_falls_silent_is_replaced_by_the_one_that_speaks() {
             .any(|r| r.1.contains("following another server") && r.1.contains(":52000")),
         "{records:#?}"
     );
+    // B was said to be a second server (A might have spoken again).
+    assert!(
+        records
+            .iter()
+            .any(|r| r.1.contains("two servers send to this group")),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn a_server_restarted_on_its_host_is_followed_once_the_old_one_missed_a_packet() {
+    // A restart: a new socket, another port on the same host. It was
+    // followed only after three silent intervals (3 s at a reference
+    // server's pace), like a failover to another host.
+    let (s, records) = a_then_b(addr("192.0.2.10:52000"), 60);
+    assert_eq!(s.servers_followed, 2, "{s:?}");
+    // A's last packet at 52; B's at 56 came before A was due (60): ignored;
+    // at 64 A had missed one (a quarter of an interval late): followed.
+    assert_eq!(s.other_server, 1, "{s:?}");
+    assert!(
+        records.iter().any(|r| r.0 == Level::Info
+            && r.1.contains("following the server from a new port")
+            && r.1.contains(":52000")),
+        "{records:#?}"
+    );
+    // A restart is no second server.
+    assert!(
+        !records
+            .iter()
+            .any(|r| r.1.contains("two servers") || r.0 >= Level::Warn),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn a_second_server_on_the_followed_one_s_host_is_ignored_and_said_once() {
+    // A keeps speaking: B (its host, another port) is never followed, and
+    // said to be a second server once A has spoken again, once.
+    let (s, records) = a_then_b(addr("192.0.2.10:52000"), 200);
+    assert_eq!(s.servers_followed, 1, "{s:?}");
+    assert_eq!(s.other_server, 18, "{s:?}");
+    let said = records
+        .iter()
+        .filter(|r| r.1.contains("two servers send to this group"))
+        .count();
+    assert_eq!(said, 1, "{records:#?}");
 }
 
 #[test]

@@ -15,7 +15,11 @@
 //! 6. the server this client follows: the first that sent a valid packet,
 //!    until it falls silent. Another server's packets (two servers on one
 //!    group, or a forger on another host) are counted and said once per
-//!    episode, never followed while the first one speaks.
+//!    episode, never followed while the first one speaks. A server on the
+//!    same host from another port is what a restart looks like (a new
+//!    socket): it is followed as soon as the first one has missed a packet
+//!    (its longest recent interval and a quarter), not after three intervals
+//!    of silence, and called a second server only if the first speaks again.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -181,6 +185,10 @@ const MAX_HOLD_NS: u64 = 10_000_000_000;
 const FIRST_HOLD_NS: u64 = 2_500_000_000;
 /// Another server's packets this far apart are separate episodes, ns.
 const EPISODE_NS: u64 = 30_000_000_000;
+/// A server on the followed one's host (another port: a restart) is
+/// followed once the first one is this late: its interval and a quarter
+/// (at least [`MIN_OVERDUE_NS`]), ns.
+const MIN_OVERDUE_NS: u64 = 100_000_000;
 
 /// The server a client follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +207,30 @@ impl Followed {
         }
         (self.gap_ns.saturating_mul(HOLD_INTERVALS)).clamp(MIN_HOLD_NS, MAX_HOLD_NS)
     }
+
+    /// How long it may be silent before a server on its host replaces it:
+    /// it has missed a packet.
+    fn overdue_ns(&self) -> u64 {
+        if self.gap_ns == 0 {
+            return FIRST_HOLD_NS;
+        }
+        (self.gap_ns + self.gap_ns / 4).clamp(MIN_OVERDUE_NS, MAX_HOLD_NS)
+    }
+
+    /// Is `from` on its host (another port)? Unknown addresses are not.
+    fn same_host(&self, from: Option<SocketAddrV4>) -> bool {
+        matches!((self.from, from), (Some(a), Some(b)) if a.ip() == b.ip())
+    }
+}
+
+/// Another server heard while following one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Other {
+    from: Option<SocketAddrV4>,
+    last_ns: u64,
+    /// Said (a server on the followed one's host is said only once the
+    /// followed one speaks again: until then it may be its restart).
+    said: bool,
 }
 
 /// Who may send, and to where: the group, and the `servers` allow-list.
@@ -220,9 +252,9 @@ pub(super) struct Rx {
     pub stats: RxStats,
     log: RateLimit,
     followed: Option<Followed>,
-    /// Another server heard while following one: its address and when it
-    /// was last heard (`None`: no episode).
-    other: Option<(Option<SocketAddrV4>, u64)>,
+    /// Another server heard while following one: its address, when it was
+    /// last heard and whether that was said (`None`: no episode).
+    other: Option<Other>,
     /// The authenticated packets' sequence numbers seen.
     replay: ReplayWindow,
     /// The server followed before the socket was last opened again: the
@@ -295,40 +327,70 @@ impl Rx {
             // acquisition packets come faster than its later ones).
             f.gap_ns = gap.max(f.gap_ns - f.gap_ns / 8);
             f.last_ns = now_ns;
+            // A server on its host was no restart: it is a second server.
+            let followed = f.from;
+            if let Some(o) = self.other.as_mut().filter(|o| !o.said) {
+                o.said = true;
+                two_servers(o.from, followed);
+            }
             return true;
         }
         let silent = now_ns.saturating_sub(f.last_ns);
-        if silent > f.hold_ns() {
+        let same_host = f.same_host(from);
+        if same_host && silent > f.overdue_ns() {
+            tracing::info!(
+                server = %show(from),
+                previous = %show(f.from),
+                "following the server from a new port (restarted: the previous one is {:.1} s \
+                 late)",
+                silent as f64 / 1e9
+            );
+        } else if silent > f.hold_ns() {
             tracing::warn!(
                 server = %show(from),
                 previous = %show(f.from),
                 "following another server: the previous one has been silent for {:.1} s",
                 silent as f64 / 1e9
             );
-            *f = Followed {
+        } else {
+            let new_episode = self
+                .other
+                .is_none_or(|o| now_ns.saturating_sub(o.last_ns) > EPISODE_NS);
+            let said = if new_episode {
+                // On the followed one's host it may be its restart: said
+                // once the followed one speaks again.
+                if !same_host {
+                    two_servers(from, f.from);
+                }
+                !same_host
+            } else {
+                self.other.is_some_and(|o| o.said)
+            };
+            self.other = Some(Other {
                 from,
                 last_ns: now_ns,
-                gap_ns: 0,
-            };
-            self.stats.servers_followed += 1;
-            self.other = None;
-            return true;
+                said,
+            });
+            return false;
         }
-        let new_episode = self
-            .other
-            .is_none_or(|(_, last)| now_ns.saturating_sub(last) > EPISODE_NS);
-        if new_episode {
-            tracing::warn!(
-                other = %show(from),
-                followed = %show(f.from),
-                "two servers send to this group: following the first, ignoring the other (a \
-                 second camera in server mode, or a forger; the `servers` key names the ones to \
-                 accept)"
-            );
-        }
-        self.other = Some((from, now_ns));
-        false
+        *f = Followed {
+            from,
+            last_ns: now_ns,
+            gap_ns: 0,
+        };
+        self.stats.servers_followed += 1;
+        self.other = None;
+        true
     }
+}
+
+fn two_servers(other: Option<SocketAddrV4>, followed: Option<SocketAddrV4>) {
+    tracing::warn!(
+        other = %show(other),
+        followed = %show(followed),
+        "two servers send to this group: following the first, ignoring the other (a second \
+         camera in server mode, or a forger; the `servers` key names the ones to accept)"
+    );
 }
 
 fn show(a: Option<SocketAddrV4>) -> String {
