@@ -15,6 +15,7 @@
 //! entry wins; the default is `INFO`. Empty variables count as unset.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::{Level, Record, Sink};
@@ -110,6 +111,9 @@ pub struct LibcameraFormat {
     /// Opened on the first record, so a process that sets a host sink first
     /// never touches the file.
     out: OnceLock<Output>,
+    /// Lines the file did not take (a full disk, a full pipe); the first
+    /// such failure is said on stderr.
+    dropped: AtomicU64,
 }
 
 /// A variable's value, or `None` if it is unset or empty.
@@ -124,6 +128,7 @@ impl LibcameraFormat {
             level,
             file,
             out: OnceLock::new(),
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -134,6 +139,7 @@ impl LibcameraFormat {
             // libcamera's "syslog" is not supported here: stderr instead.
             file: env("LIBCAMERA_LOG_FILE").filter(|p| p != "syslog"),
             out: OnceLock::new(),
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -178,13 +184,34 @@ impl Sink for LibcameraFormat {
             r.line.unwrap_or(0),
             r.message
         );
-        let _ = match self.output() {
-            Output::Stderr => std::io::stderr().write_all(line.as_bytes()),
-            Output::File(f) => f
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .write_all(line.as_bytes()),
-        };
+        match self.output() {
+            Output::Stderr => {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+            Output::File(f) => {
+                let written = f
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .write_all(line.as_bytes());
+                if let Err(e) = written
+                    && self.dropped.fetch_add(1, Ordering::Relaxed) == 0
+                {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "{CATEGORY}: LIBCAMERA_LOG_FILE '{}' takes no more lines: {e}; lines \
+                         it cannot take are dropped",
+                        self.file.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl LibcameraFormat {
+    /// Lines the log file did not take.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -263,6 +290,24 @@ mod tests {
             .expect("writing to a full pipe blocked");
         drop(reader);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_log_file_on_a_full_disk_drops_lines_and_counts_them() {
+        // /dev/full: every write fails with ENOSPC, as on a full disk.
+        let sink = LibcameraFormat::new(Level::Info, Some("/dev/full".into()));
+        for _ in 0..5 {
+            sink.write(&Record {
+                level: Level::Warn,
+                target: "camsync",
+                file: None,
+                line: None,
+                message: "test line",
+                monotonic_ns: 0,
+            });
+        }
+        assert!(matches!(sink.output(), Output::File(_)));
+        assert_eq!(sink.dropped(), 5);
     }
 
     #[test]
