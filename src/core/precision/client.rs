@@ -188,6 +188,16 @@ impl Client {
         }
     }
 
+    /// The variance of what [`Client::aim_error`] does not know of the
+    /// target at `mono`, ns²: the server grid's prediction there (a
+    /// lattice is given).
+    fn aim_var(&self, aim: Aim<'_>, mono: i64) -> f64 {
+        match aim.lattice {
+            Some(_) => 0.0,
+            None => self.grid.sigma(mono).powi(2),
+        }
+    }
+
     /// The target's frame period, MONOTONIC ns.
     fn aim_period(&self, aim: Aim<'_>) -> f64 {
         match aim.lattice {
@@ -516,7 +526,6 @@ impl Client {
         let target = k.saturating_add(self.delay + 1);
         let (tsof, tfrac) = timeline.sof_at(target);
         let in_flight: f64 = (k..target).map(|i| self.landing(i).0).sum();
-        let pending_var: f64 = (k..target).map(|i| self.landing(i).1).sum();
         let mono = tsof.saturating_add((tfrac - in_flight).round() as i64);
         let e = self.aim_error(aim, mono);
         let shorten = self.plan(env, timeline.period(), self.aim_period(aim), e);
@@ -543,13 +552,59 @@ impl Client {
             });
             out.diag.correction_us = Some(us as i32);
         }
-        // Locked: within the tolerance, nothing large in flight, and the
-        // target's period measured.
-        e_now.abs() <= tol
-            && self.aim_measured(aim)
-            && pending_var <= (tol / 2.0).powi(2)
-            && timeline.phase_sigma() <= tol / 2.0
+        // Locked: this frame and every frame the requests in flight (and
+        // this one) will move within the tolerance, and the target's period
+        // measured.
+        let request = (us != 0.0).then_some((planned, var));
+        self.aim_measured(aim)
             && matches!(self.probing, Probing::Done)
+            && self.within(aim, timeline, k, e_now, request, tol)
+    }
+
+    /// This frame's error `e_now` and the error of every frame the requests
+    /// in flight and `request` (shortening, variance) will move, each by a
+    /// margin of two standard deviations of what is not known of it (the
+    /// timeline's phase, what the sensor makes of the requests landing
+    /// before it, the server grid's phase there), within `tol`. (A frame
+    /// moved by a correction in flight counts as much as this one:
+    /// `SyncReady` stays on once it is given.)
+    fn within(
+        &self,
+        aim: Aim<'_>,
+        timeline: &Timeline,
+        k: i64,
+        e_now: f64,
+        request: Option<(f64, f64)>,
+        tol: f64,
+    ) -> bool {
+        let phase_var = timeline.phase_sigma().powi(2);
+        let ok = |e: f64, var: f64| e.abs() + 2.0 * (phase_var + var).sqrt() <= tol;
+        let (sof, frac) = timeline.sof();
+        let now = sof.saturating_add(frac.round() as i64);
+        if !ok(e_now, self.aim_var(aim, now)) {
+            return false;
+        }
+        let (mut shift, mut var) = (0.0, 0.0);
+        let last = k.saturating_add(self.delay);
+        for i in k..=last {
+            let (a, v) = if i == last {
+                request.unwrap_or((0.0, 0.0))
+            } else {
+                self.landing(i)
+            };
+            if a == 0.0 && v == 0.0 {
+                continue;
+            }
+            shift += a;
+            var += v;
+            // Frame i is shortened: frame i + 1 starts that much earlier.
+            let (sof, frac) = timeline.sof_at(i.saturating_add(1));
+            let mono = sof.saturating_add((frac - shift).round() as i64);
+            if !ok(self.aim_error(aim, mono), var + self.aim_var(aim, mono)) {
+                return false;
+            }
+        }
+        true
     }
 
     /// The shortening (ns, negative: lengthening) to aim at for an error

@@ -36,6 +36,10 @@ const RING: usize = 16;
 const TOL_MIN_NS: f64 = 100_000.0;
 /// Residuals this many RMS out count as off the grid.
 const TOL_RMS: f64 = 8.0;
+/// The scatter of a packet about the grid expected before the packets show
+/// theirs, ns² (2 µs: the wire's µs and two wall-clock fits, the server's
+/// and the client's; in the simulator sixteen packets scatter by 1–2.5 µs).
+const PACKET_VAR_PRIOR: f64 = 2_000.0 * 2_000.0;
 
 /// A packet as the grid takes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,6 +99,12 @@ pub struct Grid {
     ready_ns: i64,
     /// Exponentially weighted residual power, ns².
     rms2: f64,
+    /// The fit's packets: their mean index (relative to the newest entry),
+    /// the sum of squared index deviations from it, and their scatter about
+    /// the line (variance, ns²).
+    mean_n: f64,
+    sxx: f64,
+    scatter: f64,
     candidate: Option<Sample>,
     /// A ready time other than the grid's, from a packet on the grid: a new
     /// run of the server only once a second packet says the same.
@@ -128,6 +138,9 @@ impl Grid {
             field_period: 0.0,
             ready_ns: 0,
             rms2: 0.0,
+            mean_n: 0.0,
+            sxx: 0.0,
+            scatter: PACKET_VAR_PRIOR,
             candidate: None,
             ready_candidate: None,
             expected: None,
@@ -212,6 +225,8 @@ impl Grid {
             sxy += x * y;
         }
         let den = s * sxx - sx * sx;
+        self.mean_n = sx / s;
+        self.sxx = den / s;
         // At least two packets two frames apart for a slope.
         if self.len >= 2 && den > 2.0 * s {
             self.period = (s * sxy - sx * sy) / den;
@@ -220,6 +235,18 @@ impl Grid {
             self.period = self.field_period;
             self.c0 = 0.0;
         }
+        // The residuals' variance, with PACKET_VAR_PRIOR as one degree of
+        // freedom's worth of prior (two packets have no residual).
+        let rss: f64 = self
+            .entries()
+            .map(|e| {
+                let x = e.n.saturating_sub(top.n) as f64;
+                let y = e.ts.wrapping_sub(top.ts) as f64;
+                (y - self.c0 - self.period * x).powi(2)
+            })
+            .sum();
+        let dof = (self.len as f64 - 2.0).max(0.0);
+        self.scatter = (PACKET_VAR_PRIOR + rss) / (1.0 + dof);
     }
 
     /// The grid's prediction for the frame `n`, ns (relative to the newest
@@ -352,6 +379,22 @@ impl Grid {
     /// clock).
     pub fn error(&self, t: i64) -> f64 {
         self.place(t).1
+    }
+
+    /// The standard deviation of [`Grid::error`] at `t` that comes from the
+    /// grid, ns: the least-squares line's prediction error for the frame
+    /// nearest `t`, from the packets' scatter about it ([`PACKET_VAR_PRIOR`]
+    /// counting as one residual's worth). Two packets eight frames apart,
+    /// thirty frames on, are worth ~6 times that scatter; sixteen spread
+    /// over hundreds of frames, a fraction of it. One packet (the rounded
+    /// `frame_duration` for the period) is worth nothing: infinite.
+    pub fn sigma(&self, t: i64) -> f64 {
+        if self.len < 2 || self.sxx <= 0.0 {
+            return f64::INFINITY;
+        }
+        let x = self.place(t).0.saturating_sub(self.newest().n) as f64;
+        let var = self.scatter * (1.0 / self.len as f64 + (x - self.mean_n).powi(2) / self.sxx);
+        var.sqrt()
     }
 }
 
@@ -486,5 +529,32 @@ mod tests {
                 assert!((g.error(t) - step as f64).abs() < 1_000.0, "{}", g.error(t));
             }
         }
+    }
+
+    #[test]
+    fn its_uncertainty_shrinks_with_packets_and_grows_with_distance() {
+        let period = 33_339_298;
+        let mut g = Grid::new();
+        g.offer(&sample(0, period, 0, 7));
+        assert!(g.sigma(T0 + 30 * period).is_infinite());
+        g.offer(&sample(8, period, 0, 7));
+        // Two packets eight frames apart, thirty frames on: ~6 × 2 µs.
+        let two = g.sigma(T0 + 38 * period);
+        assert!((two - 12_100.0).abs() < 500.0, "{two}");
+        assert!(g.sigma(T0 + 8 * period) < two / 4.0);
+        // A second of packets every 8 frames, then every 30: a fraction
+        // of a packet's scatter, and what they scatter by counts.
+        for n in [16, 24, 54, 84, 114, 144] {
+            g.offer(&sample(n, period, 0, 7));
+        }
+        let many = g.sigma(T0 + 174 * period);
+        assert!(many < 1_500.0, "{many}");
+        let (mut clean, mut noisy) = (g.clone(), g);
+        for (n, off) in [(174, 5_000), (204, -5_000)] {
+            clean.offer(&sample(n, period, 0, 7));
+            noisy.offer(&sample(n, period, off, 7));
+        }
+        let t = T0 + 234 * period;
+        assert!(noisy.sigma(t) > 2.0 * clean.sigma(t));
     }
 }

@@ -8,9 +8,10 @@
 //! sensor really applied enters as process noise on that frame, so the next
 //! timestamps re-anchor the phase while the period estimate survives. Start
 //! of frame jitter is filtered out rather than reacted to; its size is
-//! measured from the innovations and sets the filter's memory (more jitter,
-//! longer memory). Dropped frames are recognised from the gap. Nothing
-//! allocates.
+//! measured from the second differences of the timestamps (which do not
+//! depend on what the filter believes) and sets the filter's memory (more
+//! jitter, longer memory). Dropped frames are recognised from the gap.
+//! Nothing allocates.
 
 /// Process noise of the period per frame (oscillator wander), ns².
 const Q_PERIOD: f64 = 0.02 * 0.02;
@@ -21,14 +22,18 @@ const R_MIN: f64 = 300.0 * 300.0;
 /// Initial measurement variance, ns²: pessimistic (5 µs), so that the first
 /// frames do not make the filter sure of a period it has barely seen.
 const R_INIT: f64 = 5_000.0 * 5_000.0;
-/// Weight of each innovation in the measurement-noise estimate (at least;
-/// the first ones are averaged evenly).
+/// Weight of each sample in the measurement-noise estimate (at least; the
+/// first ones are averaged evenly).
 const R_GAIN: f64 = 1.0 / 64.0;
+/// Samples of the measurement noise before the estimate may fall below
+/// [`R_INIT`]: a few timestamps cannot show that they are clean.
+const R_SAMPLES_MIN: u64 = 6;
 /// Weight of each innovation in the running bias check.
 const BIAS_GAIN: f64 = 1.0 / 16.0;
-/// A running mean of the innovations this many standard errors from zero
-/// means the model is off (the period, or what the sensor did): the filter
-/// becomes unsure again and re-learns.
+/// A running mean of the innovations (each in units of its own standard
+/// deviation) this many standard errors from zero means the model is off
+/// (the period, or what the sensor did): the filter becomes unsure again and
+/// re-learns.
 const BIAS_SIGMAS: f64 = 4.0;
 /// An innovation this many standard deviations out (and beyond
 /// [`BREAK_MIN_NS`]) breaks the model: the phase restarts from the timestamp.
@@ -66,8 +71,17 @@ pub struct Timeline {
     period: f64,
     p: [[f64; 2]; 2],
     r: f64,
-    nu2: f64,
-    /// Running mean of the innovations, ns.
+    /// Running mean of the noise samples, ns², and how many were taken.
+    r_mean: f64,
+    r_samples: u64,
+    /// The last timestamp taken, ns (None: none, or the frames were moved
+    /// in ways the model does not know since) ...
+    last_ts: Option<i64>,
+    /// ... and the interval that ended there, ns, if it was one frame that
+    /// no adjustment was expected to change.
+    last_interval: Option<i64>,
+    /// Running mean of the innovations, each divided by its standard
+    /// deviation.
     bias: f64,
     updates: u64,
 }
@@ -88,7 +102,10 @@ impl Timeline {
             period: 0.0,
             p: [[0.0; 2]; 2],
             r: R_INIT,
-            nu2: R_INIT,
+            r_mean: R_INIT,
+            r_samples: 0,
+            last_ts: None,
+            last_interval: None,
             bias: 0.0,
             updates: 0,
         }
@@ -176,6 +193,8 @@ impl Timeline {
             let (a, v) = adj(self.index);
             self.step(a, v);
         }
+        self.last_ts = None;
+        self.last_interval = None;
         Observed {
             index: self.index,
             dropped: gap - 1,
@@ -199,6 +218,41 @@ impl Timeline {
             }
         }
         best.0
+    }
+
+    /// The timestamp noise, from the second differences of the timestamps of
+    /// consecutive frames that no adjustment was expected to change: with
+    /// white noise of variance R on every timestamp, `(t₂ − t₁) − (t₁ − t₀)`
+    /// has variance 6R whatever the period and whatever the filter believes.
+    /// (The innovations do not tell R apart from the filter's own
+    /// uncertainty while that is large: on the first frames, where the
+    /// period is barely known, they set R to its floor and the filter then
+    /// trusted a period from three jittered timestamps; on the first frame
+    /// after the probe they set it to ~100 µs and the filter then ignored
+    /// its timestamps for a hundred frames.) Until [`R_SAMPLES_MIN`] samples
+    /// R stays at least [`R_INIT`]. `clean`: the frame followed the last one
+    /// and nothing was expected to move it.
+    fn learn_noise(&mut self, ts: i64, clean: bool) {
+        let interval = self
+            .last_ts
+            .filter(|_| clean)
+            .map(|last| ts.saturating_sub(last));
+        if let (Some(i1), Some(i0)) = (interval, self.last_interval) {
+            let d2 = i1.saturating_sub(i0) as f64;
+            // At most 5 σ of what is believed now, so that one frame the
+            // sensor moved unasked does not count as noise.
+            let x = (d2 * d2 / 6.0).min(25.0 * self.r);
+            self.r_samples += 1;
+            let g = R_GAIN.max(1.0 / self.r_samples as f64);
+            self.r_mean += g * (x - self.r_mean);
+            self.r = if self.r_samples < R_SAMPLES_MIN {
+                self.r_mean.max(R_INIT)
+            } else {
+                self.r_mean.max(R_MIN)
+            };
+        }
+        self.last_ts = Some(ts);
+        self.last_interval = interval;
     }
 
     /// Take the timestamp `ts` (ns) of the next frame that arrived.
@@ -225,6 +279,8 @@ impl Timeline {
             };
             self.p = [[self.r, 0.0], [0.0, pv]];
             self.updates = 1;
+            self.last_ts = Some(ts);
+            self.last_interval = None;
             return Observed {
                 index: 0,
                 dropped: 0,
@@ -264,24 +320,21 @@ impl Timeline {
                 [(1.0 - k0) * p00, (1.0 - k0) * p01],
                 [p10 - k1 * p00, p11 - k1 * p01],
             ];
-            // The timestamp noise, from the innovations: E[ν²] = P + R; only
-            // from frames the camera was not asked to move (those carry what
-            // the model got wrong about the sensor, not timestamp noise).
-            if !moved {
-                let g = R_GAIN.max(1.0 / self.updates as f64);
-                self.nu2 += g * ((nu * nu).min(25.0 * s) - self.nu2);
-                self.r = (self.nu2 - (s - self.r)).max(R_MIN);
-            }
-            // Innovations that keep one sign: the model is off.
-            self.bias += BIAS_GAIN * (nu - self.bias);
-            let standard_error = (s * BIAS_GAIN / (2.0 - BIAS_GAIN)).sqrt();
+            // Innovations that keep one sign: the model is off. Each counts
+            // in units of its own standard deviation: the large ones the
+            // filter expected (re-anchoring after the probe or an
+            // acquisition move) are not evidence against it (counted in ns,
+            // they raised false alarms that threw away the period).
+            self.bias += BIAS_GAIN * (nu / s.sqrt() - self.bias);
+            let standard_error = (BIAS_GAIN / (2.0 - BIAS_GAIN)).sqrt();
             if self.updates > 16 && self.bias.abs() > BIAS_SIGMAS * standard_error {
-                let b = self.bias;
+                let b = self.bias * s.sqrt();
                 self.p[0][0] += b * b;
                 self.p[1][1] += (b / 8.0) * (b / 8.0);
                 self.bias = 0.0;
             }
         }
+        self.learn_noise(ts, gap == 1 && !moved && !broke);
         self.updates += 1;
         if self.phase.abs() > REBASE_NS {
             let shift = self.phase.floor();
@@ -369,5 +422,70 @@ mod tests {
         let o = t.observe(101 * 10_000_000 - 3_000_000, 10_000_000.0, &mut none);
         assert!(!o.broke && o.innovation.abs() < 100.0, "{o:?}");
         assert!((t.period() - 10_000_000.0).abs() < 1.0);
+    }
+
+    /// The µs timestamp of frame `k` of `period` ns, up to 10 µs late
+    /// (uniform, as start-of-frame interrupt latency).
+    fn jittered(rng: &mut u64, k: i64, period: f64) -> i64 {
+        *rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let jitter = ((*rng >> 33) % 10_000) as i64;
+        (1_000_000_000 + (k as f64 * period) as i64 + jitter) / 1000 * 1000
+    }
+
+    #[test]
+    fn a_few_jittered_timestamps_do_not_make_it_sure_of_the_period() {
+        // After the 8 frames a client waits before it probes, the period's
+        // error is within a few of its standard deviations on every draw
+        // (with R taken from the first innovations it was up to 22: the
+        // filter trusted a period from three timestamps).
+        let period = 33_339_098.0;
+        let mut rng = 7u64;
+        let mut worst: f64 = 0.0;
+        for _ in 0..200 {
+            let mut t = Timeline::new();
+            for k in 0..8 {
+                t.observe(jittered(&mut rng, k, period), 33_333_000.0, &mut none);
+            }
+            worst = worst.max((t.period() - period).abs() / t.period_sigma());
+        }
+        assert!(worst < 3.5, "{worst}");
+    }
+
+    #[test]
+    fn re_anchoring_after_a_coast_is_not_taken_for_timestamp_noise() {
+        // The probe moves the frames while the timeline coasts; the first
+        // timestamps after it re-anchor the phase (and correct the period)
+        // without the noise estimate growing (taken from the innovations,
+        // it grew to ~100 µs in the simulator and the filter then ignored
+        // its timestamps for a hundred frames; here, with the period it had
+        // trusted too early, the first frame after the coast broke it).
+        let period = 33_339_098.0;
+        let mut rng = 11u64;
+        let mut t = Timeline::new();
+        for k in 0..8 {
+            t.observe(jittered(&mut rng, k, period), 33_333_000.0, &mut none);
+        }
+        // The frames moved by 300 µs in all while it coasted.
+        for k in 8..128 {
+            let ts = jittered(&mut rng, k, period) - 300_000;
+            t.coast(ts, &mut none);
+        }
+        t.unsure(80_000.0);
+        for k in 128..160 {
+            let ts = jittered(&mut rng, k, period) - 300_000;
+            let o = t.observe(ts, 33_333_000.0, &mut none);
+            assert!(!o.broke, "{k}");
+        }
+        assert!(t.noise() < 4_500.0, "{}", t.noise());
+        assert!((t.period() - period).abs() < 200.0, "{}", t.period());
+        let (s, f) = t.sof();
+        let truth = 1_000_000_000.0 + 159.0 * period - 300_000.0 + 4_500.0;
+        assert!(
+            (s as f64 + f - truth).abs() < 3_000.0,
+            "{}",
+            s as f64 + f - truth
+        );
     }
 }
