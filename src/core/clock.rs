@@ -194,9 +194,15 @@ impl ClockRecovery {
         if self.count > self.params.min_samples {
             // count1 * count1 is an unsigned int product in the reference.
             let c1sq = f64::from(count1.wrapping_mul(count1));
-            self.slope = (c1sq * self.xy_ave - c1 * self.x_ave * c1 * self.y_ave)
+            let slope = (c1sq * self.xy_ave - c1 * self.x_ave * c1 * self.y_ave)
                 / (c1sq * self.x2_ave - c1 * self.x_ave * c1 * self.x_ave);
-            self.offset = self.y_ave - self.slope * self.x_ave;
+            // Samples that all share one input (several at one instant)
+            // divide 0 by 0: the reference then converts NaN to an integer,
+            // which is undefined; here the fit stays what it was.
+            if slope.is_finite() {
+                self.slope = slope;
+                self.offset = self.y_ave - self.slope * self.x_ave;
+            }
         }
 
         if count1 < self.params.num_samples {
@@ -226,6 +232,20 @@ mod tests {
             let b = BOOT0 + i * step_ns;
             cr.add_sample(b, (WALL0 + i * step_ns).wrapping_add_signed(wall_offset));
         }
+    }
+
+    #[test]
+    fn samples_at_one_instant_leave_the_fit_as_it_was() {
+        // Found by fuzz/core_sequence: start() called again and again at one
+        // instant (each adds a sample) made the slope 0/0 and every
+        // FrameWallClock 0.
+        let mut cr = ClockRecovery::default();
+        for _ in 0..20 {
+            cr.add_sample(BOOT0, WALL0);
+        }
+        // 1:1, to the 256 ns step of an f64 near 1.8e18 (was 0).
+        let out = cr.get_output(BOOT0 + 1_000_000);
+        assert!(out.abs_diff(WALL0 + 1_000_000) <= 256, "{out}");
     }
 
     #[test]
