@@ -302,3 +302,70 @@ fn a_server_whose_sends_fail_says_so_once_and_again_when_they_work() {
         "{records:#?}"
     );
 }
+
+/// A sink that blocks on its first record until told to go on.
+struct Stalled {
+    arrived: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    go_on: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl camsync::plugin::logging::Sink for Stalled {
+    fn level(&self) -> Level {
+        Level::Debug
+    }
+    fn write(&self, _: &camsync::plugin::logging::Record<'_>) {
+        if let Some(tx) = self.arrived.lock().unwrap().take() {
+            let _ = tx.send(());
+            let _ = self
+                .go_on
+                .lock()
+                .unwrap()
+                .recv_timeout(std::time::Duration::from_secs(30));
+        }
+    }
+}
+
+#[test]
+fn a_stalled_log_sink_blocks_no_other_thread_s_hooks() {
+    // Records were written under the instance's lock: a log sink that
+    // stalled (a full pipe, a slow file) stopped every hook of the camera.
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    let (go_on, go_on_rx) = std::sync::mpsc::channel();
+    let sink = std::sync::Arc::new(Stalled {
+        arrived: std::sync::Mutex::new(Some(arrived_tx)),
+        go_on: std::sync::Mutex::new(go_on_rx),
+    });
+    let camera = std::sync::Arc::new(instance("/base/cam@0", Config::default()));
+    camera.controls(&CAMERA).unwrap();
+    camera.start(&mode(2)).unwrap();
+    let app = {
+        let (camera, sink) = (camera.clone(), sink.clone());
+        std::thread::spawn(move || {
+            let subscriber = camsync::plugin::logging::subscriber(sink);
+            tracing::subscriber::with_default(subscriber, || {
+                // A variable frame rate with sync on: a WARN, which stalls
+                // in the sink.
+                camera.queue_request(&limits(20_000, 40_000)).unwrap();
+            });
+        })
+    };
+    arrived
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the WARN reached the sink");
+    // The app's thread is stuck in the sink; libcamera's thread is not.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    {
+        let camera = camera.clone();
+        std::thread::spawn(move || {
+            for n in 0..10 {
+                camera.queue_request(&Controls::default()).unwrap();
+                frame(&camera, n);
+            }
+            let _ = done_tx.send(camera.stats().frames);
+        });
+    }
+    let frames = done.recv_timeout(std::time::Duration::from_secs(10));
+    go_on.send(()).unwrap();
+    app.join().unwrap();
+    assert_eq!(frames, Ok(10), "hooks waited for the stalled sink");
+}
