@@ -197,6 +197,17 @@ fn camera_limits_beyond_half_a_frame_clamp_to_no_adjustment() {
         camsync::plugin::adjustment_bounds(Some([-16_666, 16_666]), 20_000),
         [-10_000, 10_000]
     );
+    // Also found by fuzz/core_sequence: limits 17500972..185273099 µs (given
+    // the wrong way round) and no frame duration known turned a correction
+    // of a few µs into one of 17.5 s. Limits that leave out 0 allow only 0.
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([185_273_099, 17_500_972]), 0),
+        [0, 0]
+    );
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([-100, -50]), 33_333),
+        [0, 0]
+    );
     let c = Instance::from_parts(
         "cam",
         Ok(config(32, WireFormat::Layer)),

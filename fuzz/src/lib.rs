@@ -426,7 +426,8 @@ pub fn within(a: i32, limits: Option<[i32; 2]>, frame_us: i64) -> bool {
     if frame_us > 0 {
         (lo, hi) = (lo.max(-(frame_us / 2)), hi.min(frame_us / 2));
     }
-    if lo > hi {
+    // Limits that leave out 0 (or half a frame) allow only 0: no change.
+    if lo > 0 || hi < 0 {
         a == 0
     } else {
         (lo..=hi).contains(&a)

@@ -122,7 +122,7 @@ pub struct QueueOutput {
 /// correction needs more: the nearest server frame is never further than
 /// half a frame away, so a larger value can only come from a wrong or forged
 /// packet (the reference's arithmetic, which the compat profile keeps, does
-/// not bound it). Either end may be `None`: unbounded.
+/// not bound it). Limits that leave out 0 allow only 0.
 pub fn adjustment_bounds(camera: Option<[i32; 2]>, frame_duration_us: i64) -> [i32; 2] {
     let half = i32::try_from(frame_duration_us / 2)
         .ok()
@@ -130,9 +130,10 @@ pub fn adjustment_bounds(camera: Option<[i32; 2]>, frame_duration_us: i64) -> [i
         .unwrap_or(i32::MAX);
     let [lo, hi] = camera.map_or([i32::MIN, i32::MAX], |[a, b]| [a.min(b), a.max(b)]);
     let (lo, hi) = (lo.max(-half), hi.min(half));
-    // Limits that leave out 0 (a camera's never should) can miss ±half a
-    // frame altogether: then no adjustment is the only safe one.
-    if lo <= hi { [lo, hi] } else { [0, 0] }
+    // Limits that leave out 0 (a camera's never should) would turn every
+    // small correction into a large one, or miss ±half a frame altogether:
+    // then no adjustment (0) is the only safe one.
+    if lo <= 0 && 0 <= hi { [lo, hi] } else { [0, 0] }
 }
 
 /// The counters and state of an instance, read at one instant.
