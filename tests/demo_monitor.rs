@@ -391,7 +391,8 @@ fn demo_schedule_mode_puts_every_camera_on_the_lattice_without_a_packet() {
 
 #[test]
 fn demo_pinned_start_makes_every_first_ready_frame_that_instant() {
-    let v = demo_json(&port(9), "2", "8", &["--start-at", "next:2"]);
+    // The server leaves itself 90 frames (3 s) to align before the start.
+    let v = demo_json(&port(9), "2", "10", &["--start-at", "next:2"]);
     assert_eq!(v["start_at"], "next:2");
     for c in v["cameras"].as_array().unwrap() {
         let line_us = c["line_ns"].as_f64().unwrap() / 1000.0;

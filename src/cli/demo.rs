@@ -10,8 +10,8 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use camsync::core::precision::StartAt;
 use camsync::core::precision::lattice::Lattice;
+use camsync::core::precision::{PIN_LEAD_FRAMES, StartAt};
 use camsync::core::{
     CameraControls, Completion, Controls, LayerParams, Mode, Profile, SocketRole, SyncPacket,
     WireFormat,
@@ -329,10 +329,13 @@ impl Args {
 }
 
 impl Args {
-    /// A pinned start must come after the server could be ready and leave
-    /// a few seconds of ready frames before the run ends.
+    /// A pinned start must come after the server could be ready (its
+    /// `ready_frame` frames, and the [`PIN_LEAD_FRAMES`] it leaves itself to
+    /// align to the lattice) and leave a few seconds of ready frames before
+    /// the run ends.
     fn check_start(&self, at: StartAt, frame_s: f64) -> Outcome {
-        let earliest = SERVER_START_S + 0.08 + f64::from(self.ready_frame) * frame_s;
+        let lead = self.ready_frame.max(PIN_LEAD_FRAMES);
+        let earliest = SERVER_START_S + 0.08 + f64::from(lead) * frame_s;
         let now_s = sys::realtime_ns() as f64 / 1e9;
         let (ready_by, what) = match at {
             StartAt::Next(every) => (
@@ -354,8 +357,8 @@ impl Args {
                         format!("{:.3}", t as f64 / 1e9),
                         format!(
                             "{:.1} s from now: the server cannot be ready before {earliest:.1} \
-                             s ({SERVER_START_S} s + {} frames)",
-                            from_now, self.ready_frame
+                             s ({SERVER_START_S} s + {lead} frames)",
+                            from_now
                         ),
                     ));
                 }
@@ -698,7 +701,7 @@ fn demo(args: &Args) -> Result<Report, String> {
         Some(StartAt::Next(every)) if schedule == ScheduleMode::All && every > 0 => {
             let earliest = sys::realtime_ns()
                 + ((SERVER_START_S + 0.08) * 1e9) as i64
-                + i64::from(args.ready_frame) * frame_ns;
+                + i64::from(args.ready_frame.max(PIN_LEAD_FRAMES)) * frame_ns;
             Some(StartAt::At(
                 (earliest + every - 1).div_euclid(every) * every,
             ))

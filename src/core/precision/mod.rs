@@ -60,9 +60,17 @@ pub enum StartAt {
     /// At this wall-clock instant, ns since the epoch.
     At(i64),
     /// At the first multiple of this many ns (since the epoch) that leaves
-    /// the server its `ready_frame` frames.
+    /// the server its `ready_frame` frames, and at least
+    /// [`PIN_LEAD_FRAMES`].
     Next(i64),
 }
+
+/// The frames a pinned server leaves itself before a `next:N` start: it
+/// first aligns its own frames to the lattice (it measures its camera for
+/// about 25 frames, then converges in a few more), and is ready only once
+/// aligned. With less (`ready_frame = 30`, say) a busy host missed the
+/// instant and the server was ready some frames after it.
+pub const PIN_LEAD_FRAMES: u32 = 90;
 
 /// The precision profile's state of one camera.
 #[derive(Debug, Clone)]
@@ -120,8 +128,8 @@ impl Precision {
             Some(StartAt::At(t)) => Some(t),
             Some(StartAt::Next(every)) if every > 0 => {
                 Some(*self.start_at.get_or_insert_with(|| {
-                    let earliest =
-                        i128::from(wall) + i128::from(ready_frame) * i128::from(period_ns);
+                    let lead = ready_frame.max(PIN_LEAD_FRAMES);
+                    let earliest = i128::from(wall) + i128::from(lead) * i128::from(period_ns);
                     let e = i128::from(every);
                     i64::try_from((earliest + e - 1).div_euclid(e) * e).unwrap_or(i64::MAX)
                 }))
