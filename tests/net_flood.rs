@@ -41,9 +41,9 @@ fn a_flood_of_garbage_does_not_starve_sync() {
     );
 }
 
-#[test]
-fn unicast_to_the_sync_port_is_counted_and_dropped() {
-    let p = port(1);
+/// A compat client on real loopback sockets and the system's clocks,
+/// started on port `p`.
+fn started_client(p: u16) -> Instance<UdpTransport, SystemClock> {
     let cfg = Config {
         profile: Profile::Compat,
         net: NetConfig {
@@ -71,6 +71,13 @@ fn unicast_to_the_sync_port_is_counted_and_dropped() {
             ..Controls::default()
         })
         .unwrap();
+    client
+}
+
+#[test]
+fn unicast_to_the_sync_port_is_counted_and_dropped() {
+    let p = port(1);
+    let client = started_client(p);
     let ts = {
         let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).unwrap();
         t.tv_sec() * 1_000_000_000 + t.tv_nsec()
@@ -147,33 +154,7 @@ fn a_port_held_exclusively_elsewhere_is_retried_quietly_not_on_every_request() {
     // queue_request, forever, silently.
     let p = port(3);
     let _squatter = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, p)).unwrap();
-    let cfg = Config {
-        profile: Profile::Compat,
-        net: NetConfig {
-            port: p,
-            interface: Some("127.0.0.1".into()),
-            ..NetConfig::default()
-        },
-        ..Config::default()
-    };
-    let client = Instance::from_parts(
-        "client",
-        Ok(cfg.clone()),
-        UdpTransport::new(cfg.net.clone()),
-        SystemClock::for_profile(Profile::Compat),
-    );
-    client
-        .controls(&CameraControls {
-            sync_adjustment_limits_us: Some([-16_666, 16_666]),
-            frame_duration_limits_us: Some([33_333, 33_333]),
-        })
-        .unwrap();
-    client
-        .start(&Controls {
-            sync_mode: Some(2),
-            ..Controls::default()
-        })
-        .unwrap();
+    let client = started_client(p);
     let t = std::time::Instant::now();
     for _ in 0..1000 {
         client.queue_request(&Controls::default()).unwrap();

@@ -234,6 +234,18 @@ mod tests {
         assert_eq!(level_from_spec("SyncLayer:bogus"), Level::Info);
     }
 
+    /// A WARN record of `message`.
+    fn warning(message: &str) -> Record<'_> {
+        Record {
+            level: Level::Warn,
+            target: "camsync",
+            file: None,
+            line: None,
+            message,
+            monotonic_ns: 0,
+        }
+    }
+
     #[test]
     fn a_log_file_that_cannot_take_lines_now_never_blocks_the_caller() {
         let dir = std::env::temp_dir().join(format!("camsync-log-kinds-{}", std::process::id()));
@@ -249,14 +261,7 @@ mod tests {
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
                 for _ in 0..3 {
-                    sink.write(&Record {
-                        level: Level::Warn,
-                        target: "camsync",
-                        file: None,
-                        line: None,
-                        message: "test line",
-                        monotonic_ns: 0,
-                    });
+                    sink.write(&warning("test line"));
                 }
                 let _ = tx.send(());
             });
@@ -275,14 +280,7 @@ mod tests {
         std::thread::spawn(move || {
             let message = "x".repeat(4096);
             for _ in 0..1000 {
-                sink.write(&Record {
-                    level: Level::Warn,
-                    target: "camsync",
-                    file: None,
-                    line: None,
-                    message: &message,
-                    monotonic_ns: 0,
-                });
+                sink.write(&warning(&message));
             }
             let _ = tx.send(());
         });
@@ -297,14 +295,7 @@ mod tests {
         // /dev/full: every write fails with ENOSPC, as on a full disk.
         let sink = LibcameraFormat::new(Level::Info, Some("/dev/full".into()));
         for _ in 0..5 {
-            sink.write(&Record {
-                level: Level::Warn,
-                target: "camsync",
-                file: None,
-                line: None,
-                message: "test line",
-                monotonic_ns: 0,
-            });
+            sink.write(&warning("test line"));
         }
         assert!(matches!(sink.output(), Output::File(_)));
         assert_eq!(sink.dropped(), 5);
