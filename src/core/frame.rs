@@ -111,28 +111,25 @@ impl Compat {
         if !self.sync_ready && t_f + self.est_us / 2.0 > ready as f64 {
             self.sync_ready = true;
             out.diag.sync_achieved = true;
-            if self.announce(t) {
-                tracing::info!(difference_us = timer, "Sync achieved (server)");
-            } else {
-                tracing::debug!(difference_us = timer, "Sync achieved (server)");
-            }
+            self.say_achieved(t, timer, "server");
         }
         out.sync_timer_us = Some(timer);
         self.period = self.period.wrapping_add(1);
     }
 
-    /// Whether "Sync achieved" at frame wall clock `t_us` goes out at INFO:
-    /// at most once a second (an application that flips SyncMode Off and
-    /// back every few frames re-achieves sync on every packet); DEBUG
-    /// otherwise.
-    fn announce(&mut self, t_us: u64) -> bool {
+    /// "Sync achieved" at frame wall clock `t_us`: at INFO at most once a
+    /// second (an application that flips SyncMode Off and back every few
+    /// frames re-achieves sync on every packet), DEBUG otherwise.
+    fn say_achieved(&mut self, t_us: u64, timer: i64, role: &str) {
         let due = self
             .announced_us
             .is_none_or(|last| t_us.abs_diff(last) >= 1_000_000);
         if due {
             self.announced_us = Some(t_us);
+            tracing::info!(difference_us = timer, "Sync achieved ({role})");
+        } else {
+            tracing::debug!(difference_us = timer, "Sync achieved ({role})");
         }
-        due
     }
 
     fn client_frame(
@@ -189,11 +186,7 @@ impl Compat {
         {
             self.sync_ready = true;
             out.diag.sync_achieved = true;
-            if self.announce(t) {
-                tracing::info!(difference_us = timer, "Sync achieved (client)");
-            } else {
-                tracing::debug!(difference_us = timer, "Sync achieved (client)");
-            }
+            self.say_achieved(t, timer, "client");
         }
         if self.seen {
             out.sync_timer_us = Some(timer);
