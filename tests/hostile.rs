@@ -681,3 +681,42 @@ fn a_restarted_keyed_server_is_followed_and_its_old_packets_are_not() {
         "{rx:?}"
     );
 }
+
+#[test]
+fn a_server_clock_at_1970_is_refused_and_said_with_its_date() {
+    // A server host without an RTC, before NTP: its packets say 1970. The
+    // reference fed them to the nearest-frame arithmetic (an int overflow).
+    for profile in [Profile::Compat, Profile::Precision] {
+        let c = instance(profile);
+        set_clock(&c, -1);
+        c.start(&mode(2)).unwrap();
+        let records = logged(|| {
+            for n in 0..40 {
+                if n % 8 == 4 {
+                    let p = SyncPacket {
+                        frame_duration_us: FRAME_US as u32,
+                        frame_ts_us: 300_000_000 + n as u64 * FRAME_US as u64,
+                        ready_time_us: 3_600_000_000,
+                    };
+                    c.with_transport(|t| {
+                        t.deliver(from(&p, server_a()));
+                    });
+                }
+                frame(&c, n);
+            }
+        });
+        let s = c.stats().rx;
+        assert_eq!((s.accepted, s.timestamp), (0, 5), "{profile:?} {s:?}");
+        let said: Vec<_> = records
+            .iter()
+            .filter(|r| r.0 == Level::Warn && r.1.contains("rejected sync datagram"))
+            .collect();
+        // Once (rate-limited), with the date and what to do.
+        assert_eq!(said.len(), 1, "{profile:?}: {records:#?}");
+        assert!(
+            said[0].1.contains("1970-01-01T00:05:") && said[0].1.contains("NTP"),
+            "{}",
+            said[0].1
+        );
+    }
+}
