@@ -208,6 +208,16 @@ fn camera_limits_beyond_half_a_frame_clamp_to_no_adjustment() {
         camsync::plugin::adjustment_bounds(Some([-100, -50]), 33_333),
         [0, 0]
     );
+    // And a camera whose FrameDurationLimits min is 1 µs: half of it is 0,
+    // not unknown (a correction of 2048 µs went out).
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([2048, -2_076_966_912]), 1),
+        [0, 0]
+    );
+    assert_eq!(
+        camsync::plugin::adjustment_bounds(Some([-16_666, 16_666]), 0),
+        [-16_666, 16_666]
+    );
     let c = Instance::from_parts(
         "cam",
         Ok(config(32, WireFormat::Layer)),

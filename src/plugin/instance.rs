@@ -124,10 +124,14 @@ pub struct QueueOutput {
 /// packet (the reference's arithmetic, which the compat profile keeps, does
 /// not bound it). Limits that leave out 0 allow only 0.
 pub fn adjustment_bounds(camera: Option<[i32; 2]>, frame_duration_us: i64) -> [i32; 2] {
-    let half = i32::try_from(frame_duration_us / 2)
-        .ok()
-        .filter(|h| *h > 0)
-        .unwrap_or(i32::MAX);
+    // Unknown (0) or beyond i32: no bound from the frame. A 1 µs frame's
+    // half is 0 (it was taken for unknown, and the camera's limits alone
+    // bounded the adjustment).
+    let half = if frame_duration_us > 0 {
+        i32::try_from(frame_duration_us / 2).unwrap_or(i32::MAX)
+    } else {
+        i32::MAX
+    };
     let [lo, hi] = camera.map_or([i32::MIN, i32::MAX], |[a, b]| [a.min(b), a.max(b)]);
     let (lo, hi) = (lo.max(-half), hi.min(half));
     // Limits that leave out 0 (a camera's never should) would turn every
